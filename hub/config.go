@@ -1,0 +1,234 @@
+package hub
+
+import (
+	"compress/flate"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// SlowPolicy says what happens when a message would overflow a session's
+// send queue.
+type SlowPolicy int
+
+const (
+	// Disconnect closes the session with CloseSlowConsumer and drops what it
+	// still had queued (counted as dropped). It is the default: the client
+	// learns it missed messages and can reconnect and resynchronise.
+	Disconnect SlowPolicy = iota
+	// DropOldest discards queued messages, oldest first, until the new one
+	// fits. The session stays open; each discarded message is counted.
+	DropOldest
+	// DropNewest refuses the new message (counted); the queue is unchanged.
+	DropNewest
+	// Block makes the publisher wait up to Config.BlockTimeout for room in the
+	// queue, then disconnects as Disconnect does. It trades the guarantee that
+	// publishers never wait for losing nothing; use it for small fan-outs.
+	Block
+)
+
+func (p SlowPolicy) String() string {
+	switch p {
+	case Disconnect:
+		return "disconnect"
+	case DropOldest:
+		return "drop-oldest"
+	case DropNewest:
+		return "drop-newest"
+	case Block:
+		return "block"
+	}
+	return fmt.Sprintf("SlowPolicy(%d)", int(p))
+}
+
+// Compression configures permessage-deflate (RFC 7692). gorilla/websocket
+// always negotiates no_context_takeover in both directions and a 15-bit
+// window, so neither is configurable.
+type Compression struct {
+	// Enabled offers permessage-deflate to clients that ask for it. Clients
+	// that do not ask get uncompressed frames on the same hub.
+	Enabled bool
+	// Level trades CPU for ratio: 1 (flate.BestSpeed) to 9
+	// (flate.BestCompression), LevelNoCompression (deflate stored blocks:
+	// negotiated but not compressed) or LevelHuffmanOnly. Zero means 1.
+	Level int
+	// Threshold is the smallest message, in bytes, that is compressed; smaller
+	// ones are sent uncompressed even to compressing sessions. Zero means 512.
+	Threshold int
+}
+
+// Compression levels beyond compress/flate's 1 to 9.
+const (
+	// LevelNoCompression negotiates permessage-deflate but sends deflate
+	// stored blocks (flate.NoCompression).
+	LevelNoCompression = -1
+	// LevelHuffmanOnly uses Huffman coding only (flate.HuffmanOnly).
+	LevelHuffmanOnly = -2
+)
+
+// flateLevel maps a Compression.Level to a compress/flate level.
+func flateLevel(level int) int {
+	if level == LevelNoCompression {
+		return flate.NoCompression
+	}
+	return level
+}
+
+// Config configures a Hub. The zero value is ready to use: every zero field
+// means the default documented on it. New validates a Config and names the
+// first bad field in its error.
+type Config struct {
+	// MaxConnections bounds the number of open sessions; Accept refuses more
+	// with ErrFull. Zero means no bound.
+	MaxConnections int
+
+	// MaxTextMessage and MaxBinaryMessage bound an inbound message after
+	// reassembly and decompression, in bytes. A larger message closes the
+	// session with CloseTooBig. Zero means 64 KiB; -1 means no limit.
+	MaxTextMessage   int64
+	MaxBinaryMessage int64
+
+	// MaxQueuedMessages and MaxQueuedBytes bound each session's send queue.
+	// Zero means 256 messages and 1 MiB.
+	MaxQueuedMessages int
+	MaxQueuedBytes    int
+	// SlowPolicy applies when a message would overflow a send queue. The
+	// zero value is Disconnect.
+	SlowPolicy SlowPolicy
+	// BlockTimeout is how long a publisher waits under the Block policy.
+	// Zero means 1s.
+	BlockTimeout time.Duration
+	// OnSlow, if set, is called (outside every hub lock, on the publisher's
+	// goroutine) each time a session's queue bound is hit, with the policy
+	// applied.
+	OnSlow func(s *Session, applied SlowPolicy)
+
+	// PingInterval is the time between pings. Zero means 25s; a negative
+	// value disables pings (and with them the pong timeout).
+	PingInterval time.Duration
+	// PongTimeout is how long after a ping the peer may stay silent before
+	// the session ends with CloseGoingAway. Zero means 10s.
+	PongTimeout time.Duration
+	// IdleTimeout ends a session that sent no data message for this long
+	// (pongs do not count). Zero means no idle timeout.
+	IdleTimeout time.Duration
+	// WriteTimeout bounds each flush to a peer; a peer that does not take
+	// the bytes in time is disconnected. Zero means 10s.
+	WriteTimeout time.Duration
+	// HandshakeTimeout bounds writing the upgrade response. Zero means 10s.
+	HandshakeTimeout time.Duration
+	// CloseTimeout is how long a session waits for the peer's close frame
+	// after sending its own before closing the TCP connection. Zero means 5s.
+	CloseTimeout time.Duration
+
+	// MaxRoomsPerSession and MaxTopicsPerSession bound the rooms a session
+	// may join and the patterns it may subscribe to. Zero means 64 each.
+	MaxRoomsPerSession  int
+	MaxTopicsPerSession int
+
+	// ReadBufferSize is the per-session read buffer in bytes. Zero means
+	// 1024. Larger messages are read straight from the socket.
+	ReadBufferSize int
+
+	// Compression configures permessage-deflate; off by default.
+	Compression Compression
+
+	// Broker carries messages between nodes. Nil means this hub is the only
+	// node. The hub calls Start in New and Close in Shutdown.
+	Broker Broker
+	// NodeID names this node in session IDs and broker envelopes; it must be
+	// unique in a cluster. Empty means a random 64-bit hex string.
+	NodeID string
+
+	// Logger receives the hub's diagnostics. Nil means silent.
+	Logger *slog.Logger
+}
+
+// defaults returns a copy of c with every zero field set to its default.
+func (c Config) withDefaults() Config {
+	setDur := func(d *time.Duration, def time.Duration) {
+		if *d == 0 {
+			*d = def
+		}
+	}
+	if c.MaxTextMessage == 0 {
+		c.MaxTextMessage = 64 << 10
+	}
+	if c.MaxBinaryMessage == 0 {
+		c.MaxBinaryMessage = 64 << 10
+	}
+	if c.MaxQueuedMessages == 0 {
+		c.MaxQueuedMessages = 256
+	}
+	if c.MaxQueuedBytes == 0 {
+		c.MaxQueuedBytes = 1 << 20
+	}
+	setDur(&c.BlockTimeout, time.Second)
+	setDur(&c.PingInterval, 25*time.Second)
+	setDur(&c.PongTimeout, 10*time.Second)
+	setDur(&c.WriteTimeout, 10*time.Second)
+	setDur(&c.HandshakeTimeout, 10*time.Second)
+	setDur(&c.CloseTimeout, 5*time.Second)
+	if c.MaxRoomsPerSession == 0 {
+		c.MaxRoomsPerSession = 64
+	}
+	if c.MaxTopicsPerSession == 0 {
+		c.MaxTopicsPerSession = 64
+	}
+	if c.ReadBufferSize == 0 {
+		c.ReadBufferSize = 1024
+	}
+	if c.Compression.Level == 0 {
+		c.Compression.Level = flate.BestSpeed
+	}
+	if c.Compression.Threshold == 0 {
+		c.Compression.Threshold = 512
+	}
+	return c
+}
+
+// validate reports the first invalid field of a defaulted config.
+func (c *Config) validate() error {
+	bad := func(field, why string) error {
+		return fmt.Errorf("%w: %s %s", ErrConfig, field, why)
+	}
+	switch {
+	case c.MaxConnections < 0:
+		return bad("MaxConnections", "must not be negative")
+	case c.MaxTextMessage < -1:
+		return bad("MaxTextMessage", "must be -1 (no limit), 0 (default) or positive")
+	case c.MaxBinaryMessage < -1:
+		return bad("MaxBinaryMessage", "must be -1 (no limit), 0 (default) or positive")
+	case c.MaxQueuedMessages < 1:
+		return bad("MaxQueuedMessages", "must be positive")
+	case c.MaxQueuedBytes < 1:
+		return bad("MaxQueuedBytes", "must be positive")
+	case c.SlowPolicy < Disconnect || c.SlowPolicy > Block:
+		return bad("SlowPolicy", "is not a known policy")
+	case c.BlockTimeout < 0:
+		return bad("BlockTimeout", "must not be negative")
+	case c.PongTimeout < 0:
+		return bad("PongTimeout", "must not be negative")
+	case c.IdleTimeout < 0:
+		return bad("IdleTimeout", "must not be negative")
+	case c.WriteTimeout < 0:
+		return bad("WriteTimeout", "must not be negative")
+	case c.HandshakeTimeout < 0:
+		return bad("HandshakeTimeout", "must not be negative")
+	case c.CloseTimeout < 0:
+		return bad("CloseTimeout", "must not be negative")
+	case c.MaxRoomsPerSession < 1:
+		return bad("MaxRoomsPerSession", "must be positive")
+	case c.MaxTopicsPerSession < 1:
+		return bad("MaxTopicsPerSession", "must be positive")
+	case c.ReadBufferSize < 64:
+		return bad("ReadBufferSize", "must be at least 64 bytes")
+	case c.Compression.Level < LevelHuffmanOnly || c.Compression.Level > flate.BestCompression:
+		return bad("Compression.Level", "must be LevelHuffmanOnly, LevelNoCompression or 1 to 9")
+	case c.Compression.Threshold < 0:
+		return bad("Compression.Threshold", "must not be negative")
+	case len(c.NodeID) > 64:
+		return bad("NodeID", "must be at most 64 bytes")
+	}
+	return nil
+}

@@ -1,0 +1,265 @@
+package hub
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Hub holds the sessions of one node and routes messages to them. Create it
+// with New; its methods are safe for concurrent use.
+type Hub struct {
+	cfg    Config
+	node   string
+	epoch  time.Time
+	seq    atomic.Uint64
+	broker Broker
+
+	writePool sync.Pool // gorilla's buffers for compressed writes
+
+	onConnect atomic.Pointer[func(*Session)]
+	onMessage atomic.Pointer[func(*Session, Message)]
+	onClose   atomic.Pointer[func(*Session, int, string)]
+	onError   atomic.Pointer[func(*Session, error)]
+
+	mu       sync.RWMutex // guards byID, reserved, closing
+	byID     map[string]*Session
+	reserved int // sessions admitted: being upgraded or attached
+	closing  bool
+	sessions sync.WaitGroup // one per running session
+
+	members membership
+
+	stats struct {
+		total                               atomic.Uint64
+		msgsIn, bytesIn, msgsOut, bytesOut atomic.Uint64
+		dropped                             atomic.Uint64
+	}
+
+	shutdownOnce sync.Once
+	shutdownDone chan struct{}
+	result       ShutdownResult
+}
+
+// New returns a hub configured by cfg, or an error naming the first invalid
+// field.
+func New(cfg Config) (*Hub, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	h := &Hub{
+		cfg:          cfg,
+		node:         cfg.NodeID,
+		epoch:        time.Now(),
+		byID:         make(map[string]*Session),
+		shutdownDone: make(chan struct{}),
+	}
+	if h.node == "" {
+		var b [8]byte
+		rand.Read(b[:])
+		h.node = hex.EncodeToString(b[:])
+	}
+	h.members.init()
+	h.broker = cfg.Broker
+	if h.broker == nil {
+		h.broker = localBroker{}
+	}
+	if err := h.broker.Start(h.node, h.deliverRemote); err != nil {
+		return nil, fmt.Errorf("hub: starting broker: %w", err)
+	}
+	return h, nil
+}
+
+// NodeID returns the node name used in session IDs and broker envelopes.
+func (h *Hub) NodeID() string { return h.node }
+
+// OnConnect sets the function called when a session is attached, before
+// its first message is read. It runs on the session's reader goroutine.
+func (h *Hub) OnConnect(f func(s *Session)) { h.onConnect.Store(&f) }
+
+// OnMessage sets the function called for each message a session receives,
+// on that session's reader goroutine: messages of one session arrive in
+// order, and a slow OnMessage slows only that session's reading. m.Data is
+// the caller's to keep.
+func (h *Hub) OnMessage(f func(s *Session, m Message)) { h.onMessage.Store(&f) }
+
+// OnClose sets the function called once when a session has ended and left
+// every room and topic, with the close code sent or received (CloseAbnormal
+// when the connection dropped without one) and its reason.
+func (h *Hub) OnClose(f func(s *Session, code int, reason string)) { h.onClose.Store(&f) }
+
+// OnError sets the function called when a callback panics (the session is
+// then closed with CloseServerError) or a session fails unexpectedly.
+func (h *Hub) OnError(f func(s *Session, err error)) { h.onError.Store(&f) }
+
+// PanicError is passed to OnError when a callback panics.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("hub: callback panicked: %v", e.Value) }
+
+// guard runs f, turning a panic into an OnError report and a close with
+// CloseServerError for that session only. It reports whether f returned.
+func (h *Hub) guard(s *Session, f func()) (ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			ok = false
+			err := &PanicError{Value: v, Stack: debug.Stack()}
+			h.logger().Error("wsgate: callback panicked", "session", s.id, "panic", v)
+			if cb := h.onError.Load(); cb != nil {
+				func() {
+					defer func() { recover() }() // an OnError that panics is not reported again
+					(*cb)(s, err)
+				}()
+			}
+			s.closeWith(CloseServerError, "internal error", false)
+		}
+	}()
+	f()
+	return true
+}
+
+func (h *Hub) callConnect(s *Session) bool {
+	if cb := h.onConnect.Load(); cb != nil {
+		return h.guard(s, func() { (*cb)(s) })
+	}
+	return true
+}
+
+func (h *Hub) callMessage(s *Session, m Message) bool {
+	if cb := h.onMessage.Load(); cb != nil {
+		return h.guard(s, func() { (*cb)(s, m) })
+	}
+	return true
+}
+
+func (h *Hub) callClose(s *Session) {
+	if cb := h.onClose.Load(); cb != nil {
+		ce := s.endErr
+		h.guard(s, func() { (*cb)(s, ce.Code, ce.Reason) })
+	}
+}
+
+func (h *Hub) logger() *slog.Logger {
+	if h.cfg.Logger == nil {
+		return discardLogger
+	}
+	return h.cfg.Logger
+}
+
+var discardLogger = slog.New(slog.DiscardHandler)
+
+func (h *Hub) logDebug(s *Session, msg string, err error) {
+	h.logger().Debug("wsgate: "+msg, "session", s.id, "remote", s.remote.String(), "err", err)
+}
+
+// monotonic returns nanoseconds since the hub started, on the monotonic clock.
+func (h *Hub) monotonic() int64 { return int64(time.Since(h.epoch)) }
+
+// nextID returns a session ID: the node name and a per-node sequence number,
+// so IDs are unique across a cluster whose node names are.
+func (h *Hub) nextID() string {
+	return h.node + "-" + strconv.FormatUint(h.seq.Add(1), 36)
+}
+
+// reserve admits one more session, or says why not.
+func (h *Hub) reserve() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.closing:
+		return ErrShuttingDown
+	case h.cfg.MaxConnections > 0 && h.reserved >= h.cfg.MaxConnections:
+		return ErrFull
+	}
+	h.reserved++
+	h.sessions.Add(1)
+	return nil
+}
+
+func (h *Hub) unreserve() {
+	h.mu.Lock()
+	h.reserved--
+	h.mu.Unlock()
+	h.sessions.Done()
+}
+
+func (h *Hub) attach(s *Session) {
+	h.mu.Lock()
+	h.byID[s.id] = s
+	closing := h.closing
+	h.mu.Unlock()
+	h.stats.total.Add(1)
+	if closing {
+		s.closeWith(CloseGoingAway, "server shutting down", false)
+	}
+}
+
+func (h *Hub) detach(s *Session) {
+	h.members.removeSession(s)
+	h.mu.Lock()
+	delete(h.byID, s.id)
+	h.reserved--
+	h.mu.Unlock()
+	h.tally(s)
+}
+
+// Session returns the session with the given ID on this node.
+func (h *Hub) Session(id string) (*Session, bool) {
+	h.mu.RLock()
+	s, ok := h.byID[id]
+	h.mu.RUnlock()
+	return s, ok
+}
+
+// SessionIDs returns the IDs of this node's sessions.
+func (h *Hub) SessionIDs() []string {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	ids := make([]string, 0, len(h.byID))
+	for id := range h.byID {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// Stats is a snapshot of a hub's counters.
+type Stats struct {
+	Active           int    // sessions open now
+	Total            uint64 // sessions attached since New
+	MessagesReceived uint64
+	BytesReceived    uint64
+	MessagesSent     uint64 // written to sockets
+	BytesSent        uint64
+	Dropped          uint64 // routed but never delivered (see SlowPolicy)
+	Rooms, Topics    int
+}
+
+// Stats returns the hub's counters.
+func (h *Hub) Stats() Stats {
+	h.mu.RLock()
+	active := len(h.byID)
+	h.mu.RUnlock()
+	rooms, topics := h.members.counts()
+	return Stats{
+		Active:           active,
+		Total:            h.stats.total.Load(),
+		MessagesReceived: h.stats.msgsIn.Load(),
+		BytesReceived:    h.stats.bytesIn.Load(),
+		MessagesSent:     h.stats.msgsOut.Load(),
+		BytesSent:        h.stats.bytesOut.Load(),
+		Dropped:          h.stats.dropped.Load(),
+		Rooms:            rooms,
+		Topics:           topics,
+	}
+}
+

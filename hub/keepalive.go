@@ -1,0 +1,98 @@
+package hub
+
+import (
+	"encoding/binary"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// keepAlive holds a session's effective ping, pong and idle settings; a zero
+// duration means disabled.
+type keepAlive struct {
+	ping, pong, idle time.Duration
+}
+
+func pick(override, def time.Duration) time.Duration {
+	switch {
+	case override < 0:
+		return 0
+	case override > 0:
+		return override
+	case def < 0:
+		return 0
+	}
+	return def
+}
+
+func (h *Hub) keepAliveFor(o *AcceptOptions) keepAlive {
+	ka := keepAlive{
+		ping: pick(o.PingInterval, h.cfg.PingInterval),
+		pong: pick(o.PongTimeout, h.cfg.PongTimeout),
+		idle: pick(o.IdleTimeout, h.cfg.IdleTimeout),
+	}
+	if ka.ping == 0 {
+		ka.pong = 0
+	}
+	return ka
+}
+
+// startKeepAlive arms the ping and idle timers. Timers park no goroutine.
+func (s *Session) startKeepAlive() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ka.ping > 0 {
+		s.pingTimer = time.AfterFunc(s.ka.ping, s.ping)
+	}
+	if s.ka.idle > 0 {
+		s.idleTimer = time.AfterFunc(s.ka.idle, s.checkIdle)
+	}
+}
+
+// ping queues a ping carrying the hub's monotonic clock, so the pong tells
+// the round trip, and gives the peer PongTimeout to answer.
+func (s *Session) ping() {
+	now := s.hub.monotonic()
+	payload := binary.BigEndian.AppendUint64(make([]byte, 0, 8), uint64(now))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateOpen {
+		return
+	}
+	s.lastPing.Store(now)
+	if s.ka.pong > 0 {
+		s.fc.Conn.SetReadDeadline(time.Now().Add(s.ka.pong))
+	}
+	s.queue = append(s.queue, &outbound{typ: websocket.PingMessage, data: payload})
+	s.startWriterLocked()
+	s.pingTimer.Reset(s.ka.ping)
+}
+
+// onPong records the round trip and lifts the pong deadline when the pong
+// answers the latest ping.
+func (s *Session) onPong(data string) error {
+	if len(data) != 8 {
+		return nil // an unsolicited pong (RFC 6455 5.5.3): ignore it
+	}
+	sent := int64(binary.BigEndian.Uint64([]byte(data)))
+	if sent != s.lastPing.Load() {
+		return nil
+	}
+	s.rtt.Store(s.hub.monotonic() - sent)
+	return s.fc.Conn.SetReadDeadline(time.Time{})
+}
+
+// checkIdle closes the session if it received no data message for the idle
+// timeout, or re-arms itself for the time left.
+func (s *Session) checkIdle() {
+	left := s.ka.idle - time.Since(s.LastActivity())
+	if left <= 0 {
+		s.closeWith(CloseGoingAway, "idle timeout", false)
+		return
+	}
+	s.mu.Lock()
+	if s.state == stateOpen {
+		s.idleTimer.Reset(left)
+	}
+	s.mu.Unlock()
+}

@@ -1,0 +1,276 @@
+package hub
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// sessionState moves only forward: open → closing → ended.
+type sessionState int32
+
+const (
+	stateOpen    sessionState = iota // messages may be queued
+	stateClosing                     // a close frame is queued or sent; nothing more is queued
+	stateEnded                       // the reader has finished; the session is gone from the hub
+)
+
+// Session is one WebSocket connection attached to a hub. Its methods are safe
+// for concurrent use.
+type Session struct {
+	id          string
+	hub         *Hub
+	conn        *websocket.Conn
+	fc          *flushConn
+	req         *http.Request
+	remote      netip.AddrPort
+	compress    bool
+	connectedAt time.Time
+	ctx         context.Context
+	cancel      context.CancelFunc
+	limiter     InboundLimiter
+	ka          keepAlive
+
+	lastActivity atomic.Int64 // unix nanoseconds of the last data message received
+	rtt          atomic.Int64 // nanoseconds, last ping round trip
+	lastPing     atomic.Int64 // payload of the last ping sent
+	msgsIn       atomic.Uint64
+	bytesIn      atomic.Uint64
+	msgsOut      atomic.Uint64
+	bytesOut     atomic.Uint64
+	dropped      atomic.Uint64
+
+	metaMu sync.RWMutex
+	meta   map[string]any
+
+	// Guarded by mu.
+	mu         sync.Mutex
+	state      sessionState
+	queue      []*outbound
+	spare      []*outbound // a drained queue kept for reuse while the writer runs
+	queued     int         // bytes in queue
+	writing    bool        // a writer goroutine is running
+	writerDone chan struct{}
+	space      chan struct{} // closed when the writer takes a batch; Block waiters
+	sentClose  *CloseError   // what we sent, once queued
+	gotClose   *CloseError   // what the peer sent
+	endErr     *CloseError   // how the session ended, once ended
+	forced     bool          // the TCP connection was closed without a completed close handshake
+	pingTimer  *time.Timer
+	idleTimer  *time.Timer
+	closeTimer *time.Timer
+
+	// Guarded by the hub's membership lock.
+	rooms  map[string]struct{}
+	topics map[string]struct{}
+
+	done chan struct{} // closed when the session has ended
+}
+
+// ID returns the session's ID, unique across every node of a cluster.
+func (s *Session) ID() string { return s.id }
+
+// Context returns a context that carries the upgrade request's values (for
+// example auth.ClaimsFromContext or ratelimit.ClientIP work on it) and is
+// cancelled as soon as the session starts to close.
+func (s *Session) Context() context.Context { return s.ctx }
+
+// Done returns a channel closed when the session has ended and left the hub.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// RemoteAddr returns the peer's socket address, with IPv4-mapped IPv6
+// addresses folded to IPv4. Behind a proxy this is the proxy; use
+// ratelimit.ClientIP(s.Context()) for the client.
+func (s *Session) RemoteAddr() netip.AddrPort { return s.remote }
+
+// ConnectedAt returns when the session was accepted.
+func (s *Session) ConnectedAt() time.Time { return s.connectedAt }
+
+// LastActivity returns when the session last received a data message (the
+// connection time until the first one).
+func (s *Session) LastActivity() time.Time { return time.Unix(0, s.lastActivity.Load()) }
+
+// RTT returns the round trip time measured by the last answered ping, or 0.
+func (s *Session) RTT() time.Duration { return time.Duration(s.rtt.Load()) }
+
+// Subprotocol returns the negotiated subprotocol, or "".
+func (s *Session) Subprotocol() string { return s.conn.Subprotocol() }
+
+// Compressed reports whether permessage-deflate was negotiated.
+func (s *Session) Compressed() bool { return s.compress }
+
+// Header returns a copy of the upgrade request's headers.
+func (s *Session) Header() http.Header { return s.req.Header.Clone() }
+
+// Cookies returns the upgrade request's cookies.
+func (s *Session) Cookies() []*http.Cookie { return s.req.Cookies() }
+
+// Origin returns the upgrade request's Origin header.
+func (s *Session) Origin() string { return s.req.Header.Get("Origin") }
+
+// URL returns a copy of the upgrade request's URL.
+func (s *Session) URL() *url.URL { u := *s.req.URL; return &u }
+
+// Counters is a snapshot of a session's traffic. Sent counts what was
+// written to the socket; Dropped counts messages routed to the session that
+// it will never receive (queue policy, or still queued when it ended).
+type Counters struct {
+	MessagesSent, BytesSent         uint64
+	MessagesReceived, BytesReceived uint64
+	Dropped                         uint64
+}
+
+// Counters returns the session's traffic counters.
+func (s *Session) Counters() Counters {
+	return Counters{
+		MessagesSent:     s.msgsOut.Load(),
+		BytesSent:        s.bytesOut.Load(),
+		MessagesReceived: s.msgsIn.Load(),
+		BytesReceived:    s.bytesIn.Load(),
+		Dropped:          s.dropped.Load(),
+	}
+}
+
+// Set stores a metadata value under key.
+func (s *Session) Set(key string, value any) {
+	s.metaMu.Lock()
+	if s.meta == nil {
+		s.meta = make(map[string]any)
+	}
+	s.meta[key] = value
+	s.metaMu.Unlock()
+}
+
+// Get returns the metadata value stored under key.
+func (s *Session) Get(key string) (any, bool) {
+	s.metaMu.RLock()
+	v, ok := s.meta[key]
+	s.metaMu.RUnlock()
+	return v, ok
+}
+
+// Delete removes the metadata value under key.
+func (s *Session) Delete(key string) {
+	s.metaMu.Lock()
+	delete(s.meta, key)
+	s.metaMu.Unlock()
+}
+
+// Metadata returns a copy of every metadata entry.
+func (s *Session) Metadata() map[string]any {
+	s.metaMu.RLock()
+	defer s.metaMu.RUnlock()
+	m := make(map[string]any, len(s.meta))
+	for k, v := range s.meta {
+		m[k] = v
+	}
+	return m
+}
+
+// Send queues m for this session. It never waits for the network (except
+// under the Block policy). It returns ErrClosed once the session is closing,
+// or ErrQueueFull if the queue policy refused the message.
+func (s *Session) Send(m Message) error {
+	if !validType(m.Type) {
+		return errBadType
+	}
+	switch s.enqueue(newOutbound(m)) {
+	case queuedOK:
+		return nil
+	case queuedClosed:
+		return ErrClosed
+	}
+	return ErrQueueFull
+}
+
+// Close starts the close handshake: the messages already queued are sent,
+// then a close frame with code and reason; the connection is closed when
+// the peer answers or after Config.CloseTimeout. Close does not wait; use
+// Done to wait. Calls after the first do nothing. The code must be valid on
+// the wire (1000-1003, 1007-1014, 3000-4999); reason is cut to 123 bytes.
+func (s *Session) Close(code int, reason string) error {
+	if !validCloseCode(code) {
+		return errBadCloseCode
+	}
+	s.closeWith(code, reason, false)
+	return nil
+}
+
+// Disconnect closes the network connection at once, without a close
+// handshake; whatever is still queued is dropped and counted. Use it for
+// abusive peers; use Close to end a session politely.
+func (s *Session) Disconnect() {
+	s.mu.Lock()
+	if s.state == stateOpen {
+		s.state = stateClosing
+	}
+	s.dropQueueLocked()
+	s.forced = true
+	s.mu.Unlock()
+	s.cancel()
+	s.fc.Close()
+}
+
+// Err returns how the session ended, once Done is closed; nil before.
+func (s *Session) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.endErr == nil {
+		return nil
+	}
+	return s.endErr
+}
+
+// Rooms returns the rooms the session is in.
+func (s *Session) Rooms() []string { return s.hub.sessionRooms(s) }
+
+// closeWith queues a close frame after what is queued (or, with drop, in
+// place of it) and moves the session to closing.
+func (s *Session) closeWith(code int, reason string, drop bool) {
+	reason = truncateReason(reason)
+	defer s.cancel()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateOpen {
+		return
+	}
+	s.state = stateClosing
+	if drop {
+		s.dropQueueLocked()
+	}
+	s.sentClose = &CloseError{Code: code, Reason: reason}
+	s.queue = append(s.queue, &outbound{typ: websocket.CloseMessage, data: websocket.FormatCloseMessage(code, reason)})
+	s.startWriterLocked()
+}
+
+// dropQueueLocked discards the queue, counting each data message.
+func (s *Session) dropQueueLocked() {
+	n := 0
+	for i, o := range s.queue {
+		if isDataType(o.typ) {
+			n++
+		}
+		s.queue[i] = nil
+	}
+	if n > 0 {
+		s.dropped.Add(uint64(n))
+		s.hub.stats.dropped.Add(uint64(n))
+	}
+	s.queue = s.queue[:0]
+	s.queued = 0
+}
+
+func remoteAddrPort(c net.Conn) netip.AddrPort {
+	ap, err := netip.ParseAddrPort(c.RemoteAddr().String())
+	if err != nil {
+		return netip.AddrPort{}
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
