@@ -1,0 +1,116 @@
+package main
+
+import (
+	"encoding/json"
+	"slices"
+	"sort"
+
+	"github.com/wsgate/wsgate/hub"
+)
+
+// nameKey is the session metadata key holding the chatter's name.
+const nameKey = "chat.name"
+
+// chat wires the protocol to a hub.
+type chat struct{ h *hub.Hub }
+
+func newChat(h *hub.Hub) *chat {
+	c := &chat{h: h}
+	h.OnMessage(c.onMessage)
+	h.OnClose(func(s *hub.Session, code int, reason string) {
+		// The hub has already taken s out of its rooms; tell them.
+		for _, room := range s.Rooms() {
+			c.h.SendToRoom(room, event{Type: "left", Room: room, Name: name(s)}.message())
+			c.sendMembers(room)
+		}
+	})
+	return c
+}
+
+func name(s *hub.Session) string {
+	v, _ := s.Get(nameKey)
+	n, _ := v.(string)
+	return n
+}
+
+func (c *chat) onMessage(s *hub.Session, m hub.Message) {
+	if m.Type != hub.TextMessage {
+		s.Close(hub.CloseUnsupportedData, "chat.v1 speaks text only")
+		return
+	}
+	var req request
+	if err := json.Unmarshal(m.Data, &req); err != nil {
+		c.fail(s, "malformed request")
+		return
+	}
+	switch req.Type {
+	case "hello":
+		if !validName(req.Name, maxName) {
+			c.fail(s, "a name is 1 to 32 characters")
+			return
+		}
+		if name(s) != "" {
+			c.fail(s, "you already have a name")
+			return
+		}
+		s.Set(nameKey, req.Name)
+	case "join":
+		switch {
+		case name(s) == "":
+			c.fail(s, "say hello with a name first")
+		case !validName(req.Room, maxRoom):
+			c.fail(s, "a room is 1 to 64 characters")
+		case len(s.Rooms()) >= maxRooms:
+			c.fail(s, "you are in too many rooms")
+		default:
+			if err := c.h.Join(s.ID(), req.Room); err != nil {
+				c.fail(s, "cannot join that room")
+				return
+			}
+			c.h.SendToRoom(req.Room, event{Type: "joined", Room: req.Room, Name: name(s)}.message())
+			c.sendMembers(req.Room)
+		}
+	case "leave":
+		if !c.in(s, req.Room) {
+			c.fail(s, "you are not in that room")
+			return
+		}
+		c.h.Leave(s.ID(), req.Room)
+		s.Send(event{Type: "left", Room: req.Room, Name: name(s)}.message())
+		c.h.SendToRoom(req.Room, event{Type: "left", Room: req.Room, Name: name(s)}.message())
+		c.sendMembers(req.Room)
+	case "say":
+		switch {
+		case !c.in(s, req.Room):
+			c.fail(s, "you are not in that room")
+		case req.Text == "" || len(req.Text) > maxText:
+			c.fail(s, "a message is 1 to 2000 bytes")
+		default:
+			c.h.SendToRoom(req.Room, event{Type: "message", Room: req.Room, Name: name(s), Text: req.Text}.message())
+		}
+	default:
+		c.fail(s, "unknown request type")
+	}
+}
+
+func (c *chat) in(s *hub.Session, room string) bool { return slices.Contains(s.Rooms(), room) }
+
+func (c *chat) fail(s *hub.Session, why string) {
+	s.Send(event{Type: "error", Text: why}.message())
+}
+
+// sendMembers tells a room who is in it.
+func (c *chat) sendMembers(room string) {
+	ids := c.h.Members(room)
+	if len(ids) == 0 {
+		return
+	}
+	names := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if s, ok := c.h.Session(id); ok {
+			names = append(names, name(s))
+		}
+	}
+	sort.Strings(names)
+	c.h.SendToRoom(room, event{Type: "members", Room: room, Members: names}.message())
+}

@@ -1,0 +1,297 @@
+package middleware
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wsgate/wsgate/auth"
+	"github.com/wsgate/wsgate/hub"
+	"github.com/wsgate/wsgate/origin"
+	"github.com/wsgate/wsgate/ratelimit"
+)
+
+// Config configures a Handler. The zero value upgrades same-origin requests
+// with no token, no subprotocol and no limits beyond the hub's own.
+type Config struct {
+	// Subprotocols the endpoint speaks, most preferred first. The first one
+	// the client also offered is selected.
+	Subprotocols []string
+	// RequireSubprotocol refuses (400) a client that offers none of
+	// Subprotocols. Otherwise such a client is upgraded with no subprotocol.
+	RequireSubprotocol bool
+
+	// Origin is the origin policy. Nil means same-origin only — unless an
+	// origin middleware earlier in the chain has already checked the
+	// request. See package origin.
+	Origin *origin.Checker
+	// Auth verifies a token before the upgrade. Nil means no token is
+	// required. See package auth.
+	Auth *auth.Verifier
+	// OnTokenExpiry is called when an authenticated session's token expires.
+	// Return a later expiry (after refreshing the session's credentials, for
+	// example from a message the client sent) to keep the session open;
+	// return the zero time to close it with 1008 "token expired". Nil closes
+	// every session when its token expires.
+	OnTokenExpiry func(s *hub.Session) time.Time
+
+	// ClientIP finds the client's address behind trusted proxies for the
+	// limits below. Nil means the socket address.
+	ClientIP *ratelimit.IPResolver
+	// Handshakes limits upgrade attempts per client IP (429).
+	Handshakes *ratelimit.HandshakeLimiter
+	// Connections limits open sessions globally, per IP and per user (the
+	// token's subject) (503).
+	Connections *ratelimit.ConnLimiter
+	// Messages limits inbound messages per session and globally.
+	Messages *ratelimit.MessageLimiter
+
+	// Admit, if set, runs after every other check, just before the upgrade.
+	// It may fill in opts (metadata, keep-alive overrides) or refuse the
+	// request by returning an error: a *Refusal chooses the status, any
+	// other error is answered with 403.
+	Admit func(r *http.Request, opts *hub.AcceptOptions) error
+
+	// RetryAfter is sent with 503 when the hub is full or shutting down.
+	// Zero means 5s.
+	RetryAfter time.Duration
+	// Logger receives refusals and session starts at debug level, with the
+	// remote address and path, never a token. Nil means silent.
+	Logger *slog.Logger
+}
+
+// Handler upgrades requests into sessions of a hub. It is an http.Handler
+// for a dedicated route; Wrap serves a page and a socket on one path.
+type Handler struct {
+	hub   *hub.Hub
+	cfg   Config
+	chain http.Handler
+	log   *slog.Logger
+}
+
+// New returns a Handler that attaches sessions to h, or an error naming the
+// first invalid field of cfg.
+func New(h *hub.Hub, cfg Config) (*Handler, error) {
+	if h == nil {
+		return nil, errors.New("middleware: hub is nil")
+	}
+	seen := make(map[string]bool)
+	for i, p := range cfg.Subprotocols {
+		if p == "" || !isToken(p) {
+			return nil, fmt.Errorf("middleware: Subprotocols[%d] %q is not an HTTP token", i, p)
+		}
+		if seen[p] {
+			return nil, fmt.Errorf("middleware: Subprotocols[%d] %q is listed twice", i, p)
+		}
+		seen[p] = true
+	}
+	if cfg.RequireSubprotocol && len(cfg.Subprotocols) == 0 {
+		return nil, errors.New("middleware: RequireSubprotocol needs Subprotocols")
+	}
+	if cfg.RetryAfter < 0 {
+		return nil, errors.New("middleware: RetryAfter must not be negative")
+	}
+	if cfg.RetryAfter == 0 {
+		cfg.RetryAfter = 5 * time.Second
+	}
+	m := &Handler{hub: h, cfg: cfg, log: cfg.Logger}
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
+	}
+
+	// The checks, outermost first: the order of DESIGN.md's data flow.
+	var chain http.Handler = http.HandlerFunc(m.upgrade)
+	if cfg.Connections != nil {
+		chain = ratelimit.Users(cfg.Connections, subject)(chain)
+	}
+	if cfg.Auth != nil {
+		chain = auth.Middleware(cfg.Auth)(chain)
+	}
+	oc := cfg.Origin
+	if oc == nil {
+		sameOrigin, err := origin.New(origin.Policy{})
+		if err != nil {
+			return nil, err
+		}
+		oc = sameOrigin
+		chain = skipIfChecked(origin.Middleware(oc)(chain), chain)
+	} else {
+		chain = origin.Middleware(oc)(chain)
+	}
+	if cfg.Connections != nil {
+		chain = ratelimit.Connections(cfg.Connections)(chain)
+	}
+	if cfg.Handshakes != nil {
+		chain = ratelimit.Handshakes(cfg.Handshakes)(chain)
+	}
+	if cfg.ClientIP != nil {
+		chain = ratelimit.RealIP(cfg.ClientIP)(chain)
+	}
+	m.chain = chain
+	return m, nil
+}
+
+// skipIfChecked runs check unless an origin middleware has already run for
+// the request, in which case it goes straight to next.
+func skipIfChecked(check, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if origin.Checked(r.Context()) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		check.ServeHTTP(w, r)
+	})
+}
+
+// subject is the per-user key for connection limits: the token's subject.
+func subject(r *http.Request) string {
+	if tok, ok := auth.TokenFromContext(r.Context()); ok {
+		return tok.Subject
+	}
+	return ""
+}
+
+// ServeHTTP answers a request that is not a valid WebSocket upgrade with 400
+// (or 426 for a wrong version) and upgrades one that passes every check.
+func (m *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !IsWebSocket(r) {
+		m.refuse(w, r, refuse(http.StatusBadRequest, "not a WebSocket handshake"))
+		return
+	}
+	m.chain.ServeHTTP(w, r)
+}
+
+// Wrap returns a handler that upgrades WebSocket requests and passes every
+// other request to next, so one path can serve a page and its socket.
+func (m *Handler) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if IsWebSocket(r) {
+			m.chain.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// upgrade is the end of the chain: the handshake rules, the subprotocol,
+// Admit, then the hub.
+func (m *Handler) upgrade(w http.ResponseWriter, r *http.Request) {
+	if ref := checkHandshake(r); ref != nil {
+		m.refuse(w, r, ref)
+		return
+	}
+	proto := selectProtocol(m.cfg.Subprotocols, offeredProtocols(r.Header))
+	if proto == "" && m.cfg.RequireSubprotocol {
+		m.refuse(w, r, refuse(http.StatusBadRequest, "no supported subprotocol offered"))
+		return
+	}
+	opts := hub.AcceptOptions{Subprotocol: proto, OriginChecked: true}
+	if m.cfg.Messages != nil {
+		opts.Limiter = m.cfg.Messages.Session()
+	}
+	if m.cfg.Admit != nil {
+		if err := m.cfg.Admit(r, &opts); err != nil {
+			var ref *Refusal
+			if !errors.As(err, &ref) {
+				m.log.Debug("wsgate: Admit refused", "err", err)
+				ref = refuse(http.StatusForbidden, "forbidden")
+			}
+			m.refuse(w, r, ref)
+			return
+		}
+	}
+	// The connection slots taken earlier in the chain now belong to the
+	// session, which outlives this request.
+	release := ratelimit.Detach(r.Context())
+	expiry := &tokenExpiry{}
+	appClose := opts.OnClose
+	opts.OnClose = func(s *hub.Session) {
+		expiry.stop()
+		release()
+		if appClose != nil {
+			appClose(s)
+		}
+	}
+	s, err := m.hub.Accept(w, r, opts)
+	switch {
+	case errors.Is(err, hub.ErrFull):
+		release()
+		m.refuse(w, r, unavailable("too many connections", m.cfg.RetryAfter))
+		return
+	case errors.Is(err, hub.ErrShuttingDown):
+		release()
+		m.refuse(w, r, unavailable("server shutting down", m.cfg.RetryAfter))
+		return
+	case err != nil:
+		release() // the upgrade failed and gorilla has answered
+		m.log.Debug("wsgate: upgrade failed", "remote", r.RemoteAddr, "path", r.URL.Path, "err", err)
+		return
+	}
+	m.log.Debug("wsgate: session started", "session", s.ID(), "remote", r.RemoteAddr, "path", r.URL.Path)
+	if tok, ok := auth.TokenFromContext(r.Context()); ok && !tok.ExpiresAt.IsZero() {
+		expiry.start(s, tok.ExpiresAt, m.cfg.OnTokenExpiry)
+	}
+}
+
+func (m *Handler) refuse(w http.ResponseWriter, r *http.Request, ref *Refusal) {
+	m.log.Debug("wsgate: refused", "status", ref.Status, "reason", ref.Reason, "remote", r.RemoteAddr, "path", r.URL.Path)
+	ref.write(w)
+}
+
+// tokenExpiry closes a session when its token expires, unless the
+// application's hook extends it.
+type tokenExpiry struct {
+	mu      sync.Mutex
+	timer   *time.Timer
+	stopped bool
+}
+
+func (t *tokenExpiry) start(s *hub.Session, at time.Time, hook func(*hub.Session) time.Time) {
+	var fire func()
+	fire = func() {
+		next := time.Time{}
+		if hook != nil {
+			next = hook(s)
+		}
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if t.stopped {
+			return
+		}
+		if d := time.Until(next); d > 0 {
+			t.timer = time.AfterFunc(d, fire)
+			return
+		}
+		s.Close(hub.ClosePolicy, "token expired")
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.stopped {
+		t.timer = time.AfterFunc(time.Until(at), fire)
+	}
+}
+
+func (t *tokenExpiry) stop() {
+	t.mu.Lock()
+	t.stopped = true
+	if t.timer != nil {
+		t.timer.Stop()
+	}
+	t.mu.Unlock()
+}
+
+// isToken reports whether s is an HTTP token (RFC 9110 5.6.2), the syntax
+// of a subprotocol name.
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
