@@ -48,7 +48,7 @@ type Broker interface {
 // localBroker is the default: this hub is the only node.
 type localBroker struct{}
 
-func (localBroker) Start(string, func(Envelope)) error       { return nil }
+func (localBroker) Start(string, func(Envelope)) error      { return nil }
 func (localBroker) Publish(context.Context, Envelope) error { return nil }
 func (localBroker) Close() error                            { return nil }
 

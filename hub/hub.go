@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -37,10 +38,11 @@ type Hub struct {
 	members membership
 
 	stats struct {
-		total                               atomic.Uint64
+		total                              atomic.Uint64
 		msgsIn, bytesIn, msgsOut, bytesOut atomic.Uint64
-		dropped                             atomic.Uint64
+		dropped                            atomic.Uint64
 	}
+	closeCodes closeCounts
 
 	shutdownOnce sync.Once
 	shutdownDone chan struct{}
@@ -210,6 +212,7 @@ func (h *Hub) detach(s *Session) {
 	delete(h.byID, s.id)
 	h.reserved--
 	h.mu.Unlock()
+	h.closeCodes.add(s.endErr.Code)
 	h.tally(s)
 }
 
@@ -242,6 +245,9 @@ type Stats struct {
 	BytesSent        uint64
 	Dropped          uint64 // routed but never delivered (see SlowPolicy)
 	Rooms, Topics    int
+	// CloseCodes counts ended sessions by the close code they ended with
+	// (sent or received; CloseAbnormal when the connection dropped).
+	CloseCodes map[int]uint64
 }
 
 // Stats returns the hub's counters.
@@ -260,6 +266,28 @@ func (h *Hub) Stats() Stats {
 		Dropped:          h.stats.dropped.Load(),
 		Rooms:            rooms,
 		Topics:           topics,
+		CloseCodes:       h.closeCodes.snapshot(),
 	}
 }
 
+// closeCounts counts sessions by close code. Codes are bounded (1000-4999),
+// so the map is too.
+type closeCounts struct {
+	mu sync.Mutex
+	m  map[int]uint64
+}
+
+func (c *closeCounts) add(code int) {
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = make(map[int]uint64)
+	}
+	c.m[code]++
+	c.mu.Unlock()
+}
+
+func (c *closeCounts) snapshot() map[int]uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.m)
+}

@@ -12,9 +12,9 @@ var (
 	errBadCloseCode = errors.New("hub: close code not allowed on the wire")
 )
 
-func validType(t MessageType) bool  { return t == TextMessage || t == BinaryMessage }
-func isDataType(typ int) bool       { return typ == websocket.TextMessage || typ == websocket.BinaryMessage }
-func (s *Session) cfg() *Config     { return &s.hub.cfg }
+func validType(t MessageType) bool { return t == TextMessage || t == BinaryMessage }
+func isDataType(typ int) bool      { return typ == websocket.TextMessage || typ == websocket.BinaryMessage }
+func (s *Session) cfg() *Config    { return &s.hub.cfg }
 func (s *Session) fitsLocked(n int) bool {
 	c := s.cfg()
 	if len(s.queue) == 0 {
@@ -26,9 +26,9 @@ func (s *Session) fitsLocked(n int) bool {
 type queueResult int
 
 const (
-	queuedOK     queueResult = iota
-	queuedClosed             // the session is closing or ended
-	queuedRefused            // the policy refused or the session was cut off
+	queuedOK      queueResult = iota
+	queuedClosed              // the session is closing or ended
+	queuedRefused             // the policy refused or the session was cut off
 )
 
 // enqueue adds o to the session's queue, applying the slow-consumer policy

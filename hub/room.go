@@ -2,6 +2,7 @@ package hub
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -113,16 +114,20 @@ func (m *membership) leaveLocked(s *Session, name string) {
 	}
 }
 
-// removeSession takes s out of every room and topic.
+// removeSession takes an ended session out of every room and topic. The
+// session keeps its own record of them, so Session.Rooms and Session.Topics
+// still tell, in OnClose, where it was.
 func (m *membership) removeSession(s *Session) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for name := range s.rooms {
+	rooms, topics := maps.Clone(s.rooms), maps.Clone(s.topics)
+	for name := range rooms {
 		m.leaveLocked(s, name)
 	}
-	for pattern := range s.topics {
+	for pattern := range topics {
 		m.unsubscribeLocked(s, pattern)
 	}
+	s.rooms, s.topics = rooms, topics
 }
 
 // Members returns the IDs of the room's members on this node, sorted.

@@ -138,6 +138,14 @@ func (s *Session) Counters() Counters {
 	}
 }
 
+// Queued returns how many messages and bytes wait in the session's send
+// queue.
+func (s *Session) Queued() (messages, bytes int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queue), s.queued
+}
+
 // Set stores a metadata value under key.
 func (s *Session) Set(key string, value any) {
 	s.metaMu.Lock()
@@ -228,7 +236,8 @@ func (s *Session) Err() error {
 	return s.endErr
 }
 
-// Rooms returns the rooms the session is in.
+// Rooms returns the rooms the session is in, sorted; once it has ended (in
+// OnClose), the rooms it was in.
 func (s *Session) Rooms() []string { return s.hub.sessionRooms(s) }
 
 // closeWith queues a close frame after what is queued (or, with drop, in

@@ -213,7 +213,8 @@ func (h *Hub) Topics() []TopicInfo {
 	return out
 }
 
-// Topics returns the patterns the session is subscribed to.
+// Topics returns the patterns the session is subscribed to, sorted; once it
+// has ended (in OnClose), the ones it had.
 func (s *Session) Topics() []string {
 	m := &s.hub.members
 	m.mu.RLock()

@@ -71,6 +71,8 @@ type Handler struct {
 	cfg   Config
 	chain http.Handler
 	log   *slog.Logger
+
+	refusals refusalCounts
 }
 
 // New returns a Handler that attaches sessions to h, or an error naming the
@@ -159,10 +161,11 @@ func subject(r *http.Request) string {
 // (or 426 for a wrong version) and upgrades one that passes every check.
 func (m *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !IsWebSocket(r) {
+		m.refusals.count(http.StatusBadRequest)
 		m.refuse(w, r, refuse(http.StatusBadRequest, "not a WebSocket handshake"))
 		return
 	}
-	m.chain.ServeHTTP(w, r)
+	m.serve(w, r)
 }
 
 // Wrap returns a handler that upgrades WebSocket requests and passes every
@@ -170,7 +173,7 @@ func (m *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (m *Handler) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if IsWebSocket(r) {
-			m.chain.ServeHTTP(w, r)
+			m.serve(w, r)
 			return
 		}
 		next.ServeHTTP(w, r)
