@@ -21,8 +21,12 @@
 //	r.With(ratelimit.Connections(lim), origin.Middleware(oc), auth.Middleware(v)).
 //		Get("/ws", ws.ServeHTTP)
 //
-// A Handler mounted that way notices the origin check and the connection
-// slot taken earlier in the chain and does not repeat them.
+// A Handler mounted that way skips its default same-origin check when an
+// origin middleware has already allowed the request, and takes over the
+// connection slots held by ratelimit.Connections and ratelimit.Users so
+// they stay held for the session's lifetime. (Do not also set
+// Config.Connections to the same limiter: each session would then hold
+// two slots.)
 //
 // http.TimeoutHandler cannot wrap a WebSocket route: its ResponseWriter
 // cannot be hijacked. Middlewares that wrap the ResponseWriter and expose it

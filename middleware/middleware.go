@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -36,7 +37,8 @@ type Config struct {
 	// Return a later expiry (after refreshing the session's credentials, for
 	// example from a message the client sent) to keep the session open;
 	// return the zero time to close it with 1008 "token expired". Nil closes
-	// every session when its token expires.
+	// every session when its token expires. It runs on a timer's goroutine;
+	// if it panics, the session is closed with 1011.
 	OnTokenExpiry func(s *hub.Session) time.Time
 
 	// ClientIP finds the client's address behind trusted proxies for the
@@ -75,31 +77,36 @@ type Handler struct {
 	refusals refusalCounts
 }
 
+// ErrConfig is wrapped by every error New returns; the message names the
+// bad field.
+var ErrConfig = errors.New("middleware: invalid config")
+
 // New returns a Handler that attaches sessions to h, or an error naming the
 // first invalid field of cfg.
 func New(h *hub.Hub, cfg Config) (*Handler, error) {
 	if h == nil {
-		return nil, errors.New("middleware: hub is nil")
+		return nil, fmt.Errorf("%w: hub is nil", ErrConfig)
 	}
 	seen := make(map[string]bool)
 	for i, p := range cfg.Subprotocols {
 		if p == "" || !isToken(p) {
-			return nil, fmt.Errorf("middleware: Subprotocols[%d] %q is not an HTTP token", i, p)
+			return nil, fmt.Errorf("%w: Subprotocols[%d] %q is not an HTTP token", ErrConfig, i, p)
 		}
 		if seen[p] {
-			return nil, fmt.Errorf("middleware: Subprotocols[%d] %q is listed twice", i, p)
+			return nil, fmt.Errorf("%w: Subprotocols[%d] %q is listed twice", ErrConfig, i, p)
 		}
 		seen[p] = true
 	}
 	if cfg.RequireSubprotocol && len(cfg.Subprotocols) == 0 {
-		return nil, errors.New("middleware: RequireSubprotocol needs Subprotocols")
+		return nil, fmt.Errorf("%w: RequireSubprotocol needs Subprotocols", ErrConfig)
 	}
 	if cfg.RetryAfter < 0 {
-		return nil, errors.New("middleware: RetryAfter must not be negative")
+		return nil, fmt.Errorf("%w: RetryAfter must not be negative", ErrConfig)
 	}
 	if cfg.RetryAfter == 0 {
 		cfg.RetryAfter = 5 * time.Second
 	}
+	cfg.Subprotocols = slices.Clone(cfg.Subprotocols)
 	m := &Handler{hub: h, cfg: cfg, log: cfg.Logger}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
@@ -199,9 +206,17 @@ func (m *Handler) upgrade(w http.ResponseWriter, r *http.Request) {
 	if m.cfg.Admit != nil {
 		if err := m.cfg.Admit(r, &opts); err != nil {
 			var ref *Refusal
-			if !errors.As(err, &ref) {
+			switch {
+			case !errors.As(err, &ref):
 				m.log.Debug("wsgate: Admit refused", "err", err)
 				ref = refuse(http.StatusForbidden, "forbidden")
+			case ref == nil: // a typed nil *Refusal, whose Error would panic
+				ref = refuse(http.StatusForbidden, "forbidden")
+			case ref.Status < 300 || ref.Status > 599:
+				// net/http panics on a status outside 100-999, and a 1xx or
+				// 2xx answer would not be a refusal.
+				m.log.Debug("wsgate: Admit returned an invalid status", "status", ref.Status)
+				ref = refuse(http.StatusInternalServerError, "internal server error")
 			}
 			m.refuse(w, r, ref)
 			return
@@ -219,6 +234,7 @@ func (m *Handler) upgrade(w http.ResponseWriter, r *http.Request) {
 			appClose(s)
 		}
 	}
+	r = sanitizeExtensions(r) // accept only the permessage-deflate offers we can honour (extensions.go)
 	s, err := m.hub.Accept(w, r, opts)
 	switch {
 	case errors.Is(err, hub.ErrFull):
@@ -258,7 +274,11 @@ func (t *tokenExpiry) start(s *hub.Session, at time.Time, hook func(*hub.Session
 	fire = func() {
 		next := time.Time{}
 		if hook != nil {
-			next = hook(s)
+			var ok bool
+			if next, ok = callExpiryHook(hook, s); !ok {
+				s.Close(hub.CloseServerError, "server error")
+				return
+			}
 		}
 		t.mu.Lock()
 		defer t.mu.Unlock()
@@ -276,6 +296,17 @@ func (t *tokenExpiry) start(s *hub.Session, at time.Time, hook func(*hub.Session
 	if !t.stopped {
 		t.timer = time.AfterFunc(time.Until(at), fire)
 	}
+}
+
+// callExpiryHook calls hook on the timer's goroutine, where a panic would
+// end the process; ok is false if it panicked.
+func callExpiryHook(hook func(*hub.Session) time.Time, s *hub.Session) (next time.Time, ok bool) {
+	defer func() {
+		if recover() != nil {
+			next, ok = time.Time{}, false
+		}
+	}()
+	return hook(s), true
 }
 
 func (t *tokenExpiry) stop() {

@@ -11,7 +11,7 @@ import (
 // one from Config.Admit to choose the status; any other error from Admit is
 // answered with 403.
 type Refusal struct {
-	Status int
+	Status int         // 300 to 599; Admit's refusals outside that range get 500
 	Reason string      // sent as the plain-text body
 	Header http.Header // extra response headers, such as Retry-After
 }
