@@ -1,18 +1,51 @@
 // wsgate.js — a small, dependency-free browser client for wsgate endpoints.
 //
-//   import { Client } from "./wsgate.js";
-//   const c = new Client("/ws", { protocols: ["chat.v1"] });
-//   c.addEventListener("message", (e) => console.log(e.detail));
-//   c.addEventListener("close", (e) => console.log(e.detail.code, e.detail.reason));
-//   c.replay("hello", JSON.stringify({ type: "hello", name: "ada" }));
-//   c.connect();
+// Copy this one file next to your page and import it as an ES module:
 //
-// It reconnects after a drop with exponential backoff and full jitter,
-// re-sends the messages registered with replay() (room joins, say) after each
-// reconnect, queues what send() is given while disconnected (bounded: the
-// oldest queued message is dropped and counted), and reports every close code
-// to the page. It does not reconnect after a close the server means as final
-// (1000, 1002, 1003, 1007, 1008, 1009) unless retryOn says so.
+//   import { Client } from "./wsgate.js";
+//
+//   const c = new Client("/ws", { protocols: ["chat.v1"] });
+//   c.addEventListener("message", (e) => console.log("got", e.detail));
+//   c.addEventListener("state", (e) => console.log("now", e.detail));
+//   c.addEventListener("close", (e) => {
+//     const { code, reason, retry, delay } = e.detail;
+//     console.log(`closed ${code} ${reason}; retry=${retry} in ${delay}ms`);
+//   });
+//   c.replay("hello", JSON.stringify({ type: "hello", name: "ada" })); // sent on every connect
+//   c.replay("join:lobby", JSON.stringify({ type: "join", room: "lobby" }));
+//   c.connect();
+//   c.send(JSON.stringify({ type: "say", room: "lobby", text: "hi" })); // queued until open
+//   // later: c.forget("join:lobby"); c.close();
+//
+// What it does:
+//
+//   - connect() opens the socket (a relative URL is resolved against the page;
+//     http becomes ws and https becomes wss) and keeps it open until close().
+//   - After a drop it reconnects with exponential backoff and full jitter: the
+//     n-th retry waits a random time in [0, min(maxDelay, minDelay * 2^n)).
+//     The backoff starts over only once a connection stayed open for
+//     stableAfter, so a server that accepts and then drops at once is not
+//     hammered.
+//   - replay(key, data) registers a message sent on every (re)connect, in
+//     registration order, before anything queued — the place for a hello and
+//     room joins, since a reconnect is a new session on the server.
+//     forget(key) removes one.
+//   - send(data) sends now when open, else queues (at most maxQueue messages;
+//     when full the oldest is dropped, counted in .dropped and reported by a
+//     "drop" event) and flushes the queue after the replays on the next open.
+//   - Every close is reported as a "close" event with its code and reason (1006
+//     when the connection failed or the handshake was refused: browsers hide
+//     the HTTP status), whether it will retry, and after what delay. Codes the
+//     server means as final (1000, 1002, 1003, 1007, 1008, 1009) stop the
+//     reconnecting unless the retryOn option says otherwise.
+//
+// Events (all CustomEvent, data in .detail): "state" ("connecting", "open",
+// "waiting", "reconnecting", "closed"), "open", "message" (the data as
+// received: a string for text, a Blob for binary), "close" ({code, reason,
+// retry, delay}), "drop" ({data}: a queued message dropped on overflow).
+//
+// Options: protocols ([]), minDelay (250 ms), maxDelay (10000 ms), stableAfter
+// (5000 ms), maxQueue (100), retryOn ((code) => bool).
 
 const finalCodes = new Set([1000, 1002, 1003, 1007, 1008, 1009]);
 
@@ -20,25 +53,31 @@ export class Client extends EventTarget {
   constructor(url, opts = {}) {
     super();
     this.url = new URL(url, location.href);
-    this.url.protocol = this.url.protocol === "https:" ? "wss:" : this.url.protocol === "http:" ? "ws:" : this.url.protocol;
+    if (this.url.protocol === "https:") this.url.protocol = "wss:";
+    if (this.url.protocol === "http:") this.url.protocol = "ws:";
     this.protocols = opts.protocols || [];
     this.minDelay = opts.minDelay ?? 250;
     this.maxDelay = opts.maxDelay ?? 10000;
+    this.stableAfter = opts.stableAfter ?? 5000;
     this.maxQueue = opts.maxQueue ?? 100;
     this.retryOn = opts.retryOn || ((code) => !finalCodes.has(code));
     this.queue = [];
     this.dropped = 0;
     this.replays = new Map();
-    this.attempt = 0;
+    this.attempt = 0; // retries since the last stable connection
+    this.opened = false; // whether any connection has opened yet
+    this.openedAt = 0;
     this.ws = null;
     this.timer = null;
     this.stopped = true;
     this.state = "idle";
   }
 
-  // connect opens the socket and keeps it open until close() is called.
+  // connect opens the socket and keeps it open until close() is called. It
+  // does nothing while a socket is already open or opening.
   connect() {
     this.stopped = false;
+    if (this.ws && this.ws.readyState <= WebSocket.OPEN) return;
     clearTimeout(this.timer);
     this.#open();
   }
@@ -50,28 +89,32 @@ export class Client extends EventTarget {
       return;
     }
     if (this.queue.length >= this.maxQueue) {
-      this.queue.shift();
+      const old = this.queue.shift();
       this.dropped++;
+      this.dispatchEvent(new CustomEvent("drop", { detail: { data: old } }));
     }
     this.queue.push(data);
   }
 
-  // replay registers data to be sent (again) on every (re)connect, under a
-  // key that forget() removes; registering sends it now if connected.
+  // replay registers data to be sent on every (re)connect, under a key that
+  // forget() removes; registering sends it now if connected.
   replay(key, data) {
     this.replays.set(key, data);
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(data);
   }
 
+  // forget removes what replay registered under key.
   forget(key) {
     this.replays.delete(key);
   }
 
-  // close ends the session and stops reconnecting.
+  // close ends the session with code and reason and stops reconnecting.
   close(code = 1000, reason = "") {
     this.stopped = true;
     clearTimeout(this.timer);
-    if (this.ws) this.ws.close(code, reason);
+    const ws = this.ws;
+    this.ws = null; // its close event is ours, not news
+    if (ws) ws.close(code, reason);
     this.#setState("closed");
   }
 
@@ -81,29 +124,38 @@ export class Client extends EventTarget {
   }
 
   #open() {
-    this.#setState(this.attempt === 0 ? "connecting" : "reconnecting");
+    this.#setState(this.opened ? "reconnecting" : "connecting");
     const ws = new WebSocket(this.url, this.protocols);
     this.ws = ws;
     ws.addEventListener("open", () => {
-      this.attempt = 0;
+      if (this.ws !== ws) return;
+      this.opened = true;
+      this.openedAt = Date.now();
       for (const data of this.replays.values()) ws.send(data);
-      const pending = this.queue.splice(0);
-      for (const data of pending) ws.send(data);
+      for (const data of this.queue.splice(0)) ws.send(data);
       this.#setState("open");
       this.dispatchEvent(new CustomEvent("open"));
     });
     ws.addEventListener("message", (e) => {
+      if (this.ws !== ws) return;
       this.dispatchEvent(new CustomEvent("message", { detail: e.data }));
     });
     ws.addEventListener("close", (e) => {
       if (this.ws !== ws) return;
+      this.ws = null;
+      if (this.openedAt && Date.now() - this.openedAt >= this.stableAfter) this.attempt = 0;
+      this.openedAt = 0;
       const retry = !this.stopped && this.retryOn(e.code);
       const delay = retry ? this.#delay() : 0;
+      if (!retry) this.stopped = true;
       this.dispatchEvent(new CustomEvent("close", {
         detail: { code: e.code, reason: e.reason, retry, delay },
       }));
-      if (!retry) {
-        this.#setState("closed");
+      // A listener may have called connect() (a socket is opening again) or
+      // close() (stopped, state already "closed").
+      if (this.ws) return;
+      if (this.stopped) {
+        if (this.state !== "closed") this.#setState("closed");
         return;
       }
       this.#setState("waiting");
@@ -111,11 +163,10 @@ export class Client extends EventTarget {
     });
   }
 
-  // #delay is exponential backoff with full jitter: a random time between
-  // minDelay and min(maxDelay, minDelay * 2^attempt).
+  // #delay is exponential backoff with full jitter.
   #delay() {
     const cap = Math.min(this.maxDelay, this.minDelay * 2 ** this.attempt);
-    this.attempt++;
-    return this.minDelay + Math.random() * (cap - this.minDelay);
+    if (cap < this.maxDelay) this.attempt++;
+    return Math.random() * cap;
   }
 }
