@@ -3,9 +3,11 @@
 //
 // Usage:
 //
-//	go run ./examples/chat [-addr localhost:8080]
+//	go run ./examples/chat [-addr localhost:8080] [-allowed-origin https://chat.example.com]
+//		[-tls-cert cert.pem -tls-key key.pem] [-log-level warn]
 //
-// Then open http://localhost:8080 in two browser windows. The page speaks a
+// Then open http://localhost:8080 in two browser windows (https:// with
+// -tls-cert and -tls-key; the page then connects with wss://). The page speaks a
 // small JSON protocol (see protocol.go); the browser side is static/wsgate.js,
 // a dependency-free client that reconnects and rejoins its rooms.
 package main
@@ -13,19 +15,18 @@ package main
 import (
 	"context"
 	"embed"
-	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"io/fs"
 	"log"
-	"net"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/wsgate/wsgate/examples/internal/serve"
 	"github.com/wsgate/wsgate/hub"
 	"github.com/wsgate/wsgate/middleware"
 	"github.com/wsgate/wsgate/origin"
@@ -43,49 +44,37 @@ func main() {
 }
 
 // run serves the chat until ctx ends, then shuts down gracefully. It prints
-// "listening on http://ADDR" once it accepts connections.
+// "listening on http://ADDR" (https:// with TLS) once it accepts
+// connections, and logs to stderr.
 func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
-	addr := fs.String("addr", "localhost:8080", "listen address")
+	var common serve.Flags
+	common.Register(fs, "localhost:8080")
 	allowed := fs.String("allowed-origin", "", "an extra allowed page origin, such as https://chat.example.com (same-origin is always allowed)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	h, err := hub.New(hub.Config{MaxTextMessage: 4096, IdleTimeout: 30 * time.Minute})
+	if err := common.Check(); err != nil {
+		return err
+	}
+	logger, err := common.Logger(os.Stderr)
+	if err != nil {
+		return err
+	}
+	h, err := hub.New(hub.Config{MaxTextMessage: 4096, IdleTimeout: 30 * time.Minute, Logger: logger})
 	if err != nil {
 		return err
 	}
 	newChat(h)
-	handler, err := newHandler(h, *allowed)
+	handler, err := newHandler(h, *allowed, logger)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(out, "listening on http://%s\n", ln.Addr())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	srv.Shutdown(sctx)
-	res, err := h.Shutdown(sctx)
-	fmt.Fprintf(out, "shutdown: %d sessions drained, %d forced\n", res.Drained, res.Forced)
-	if errors.Is(err, context.DeadlineExceeded) {
-		return nil // the forced ones are reported above
-	}
-	return err
+	return serve.Run(ctx, serve.Config{Flags: common, Handler: handler, Hubs: []*hub.Hub{h}, Out: out, URL: true, Logger: logger})
 }
 
 // newHandler serves the page and the socket.
-func newHandler(h *hub.Hub, allowedOrigin string) (http.Handler, error) {
+func newHandler(h *hub.Hub, allowedOrigin string, logger *slog.Logger) (http.Handler, error) {
 	var policy origin.Policy
 	if allowedOrigin != "" {
 		policy.AllowedOrigins = []string{allowedOrigin}
@@ -97,6 +86,7 @@ func newHandler(h *hub.Hub, allowedOrigin string) (http.Handler, error) {
 	ws, err := middleware.New(h, middleware.Config{
 		Subprotocols: []string{subprotocol},
 		Origin:       oc,
+		Logger:       logger,
 	})
 	if err != nil {
 		return nil, err

@@ -7,14 +7,17 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/gorilla/websocket"
+	"github.com/wsgate/wsgate/examples/internal/testcert"
+	"github.com/wsgate/wsgate/hub"
+	"github.com/wsgate/wsgate/wstest"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// start runs the program in-process with args and returns its address
+// (without a scheme); cleanup stops it.
 func start(t *testing.T, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -27,10 +30,16 @@ func start(t *testing.T, args ...string) string {
 	sc := bufio.NewScanner(pr)
 	var addr string
 	for sc.Scan() {
-		if a, ok := strings.CutPrefix(sc.Text(), "listening on http://"); ok {
-			addr = a
-			break
+		line, ok := strings.CutPrefix(sc.Text(), "listening on ")
+		if !ok {
+			continue
 		}
+		if a, ok := strings.CutPrefix(line, "http://"); ok {
+			addr = a
+		} else {
+			addr = strings.TrimPrefix(line, "https://")
+		}
+		break
 	}
 	if addr == "" {
 		t.Fatal("chat ended before listening")
@@ -47,41 +56,39 @@ func start(t *testing.T, args ...string) string {
 
 type chatter struct {
 	t *testing.T
-	c *websocket.Conn
+	c *wstest.Conn
 }
 
-func join(t *testing.T, addr, name string) *chatter {
+// join dials the chat at addr as the page served from origin would, and
+// says hello with name.
+func join(t *testing.T, url, origin, name string, opts ...wstest.DialOption) *chatter {
 	t.Helper()
-	d := websocket.Dialer{Subprotocols: []string{"chat.v1"}}
-	c, resp, err := d.Dial("ws://"+addr+"/ws", http.Header{"Origin": {"http://" + addr}})
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	if got := resp.Header.Get("Sec-Websocket-Protocol"); got != "chat.v1" {
+	c := wstest.Dial(t, url, append([]wstest.DialOption{wstest.Subprotocols("chat.v1"), wstest.Origin(origin)}, opts...)...)
+	if got := c.Subprotocol(); got != "chat.v1" {
 		t.Fatalf("subprotocol %q, want chat.v1", got)
 	}
-	t.Cleanup(func() { c.Close() })
 	ch := &chatter{t: t, c: c}
 	ch.send(request{Type: "hello", Name: name})
 	return ch
 }
 
+// joinLocal joins the plain-http chat at addr.
+func joinLocal(t *testing.T, addr, name string) *chatter {
+	t.Helper()
+	return join(t, "ws://"+addr+"/ws", "http://"+addr, name)
+}
+
 func (ch *chatter) send(r request) {
 	ch.t.Helper()
-	if err := ch.c.WriteJSON(r); err != nil {
-		ch.t.Fatal(err)
-	}
+	ch.c.SendJSON(ch.t, r)
 }
 
 // next returns the next event of the given type, skipping others.
 func (ch *chatter) next(typ string) event {
 	ch.t.Helper()
-	ch.c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	for {
 		var ev event
-		if err := ch.c.ReadJSON(&ev); err != nil {
-			ch.t.Fatalf("waiting for %q: %v", typ, err)
-		}
+		ch.c.ReadJSON(ch.t, &ev)
 		if ev.Type == typ {
 			return ev
 		}
@@ -90,12 +97,12 @@ func (ch *chatter) next(typ string) event {
 
 func TestTwoChattersInOneRoom(t *testing.T) {
 	addr := start(t)
-	ada := join(t, addr, "ada")
+	ada := joinLocal(t, addr, "ada")
 	ada.send(request{Type: "join", Room: "lobby"})
 	if ev := ada.next("members"); strings.Join(ev.Members, ",") != "ada" {
 		t.Fatalf("members %v, want [ada]", ev.Members)
 	}
-	bob := join(t, addr, "bob")
+	bob := joinLocal(t, addr, "bob")
 	bob.send(request{Type: "join", Room: "lobby"})
 	if ev := ada.next("joined"); ev.Name != "bob" {
 		t.Fatalf("ada saw %+v join, want bob", ev)
@@ -117,10 +124,10 @@ func TestTwoChattersInOneRoom(t *testing.T) {
 		t.Fatalf("members after leave %v, want [ada]", ev.Members)
 	}
 	// Leaving by disconnecting tells the room too.
-	carl := join(t, addr, "carl")
+	carl := joinLocal(t, addr, "carl")
 	carl.send(request{Type: "join", Room: "lobby"})
 	ada.next("joined")
-	carl.c.Close()
+	carl.c.Raw().Close() // no close frame: the connection just drops
 	if ev := ada.next("left"); ev.Name != "carl" {
 		t.Fatalf("ada saw %+v leave, want carl", ev)
 	}
@@ -128,7 +135,7 @@ func TestTwoChattersInOneRoom(t *testing.T) {
 
 func TestRefusedRequests(t *testing.T) {
 	addr := start(t)
-	eve := join(t, addr, "eve")
+	eve := joinLocal(t, addr, "eve")
 	cases := []struct {
 		name string
 		req  request
@@ -147,28 +154,21 @@ func TestRefusedRequests(t *testing.T) {
 			t.Errorf("%s: error %q, want %q", tc.name, ev.Text, tc.want)
 		}
 	}
-	eve.c.WriteMessage(websocket.TextMessage, []byte("{not json"))
+	eve.c.SendText(t, "{not json")
 	if ev := eve.next("error"); ev.Text != "malformed request" {
 		t.Errorf("malformed JSON: %q", ev.Text)
 	}
-	eve.c.WriteMessage(websocket.BinaryMessage, []byte{1})
-	eve.c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	for {
-		if _, _, err := eve.c.ReadMessage(); err != nil {
-			if !websocket.IsCloseError(err, websocket.CloseUnsupportedData) {
-				t.Fatalf("binary message: %v, want close 1003", err)
-			}
-			break
-		}
+	eve.c.Send(t, hub.Binary([]byte{1}))
+	if code, _ := eve.c.AwaitClose(t); code != hub.CloseUnsupportedData {
+		t.Fatalf("binary message: close %d, want 1003", code)
 	}
 }
 
 func TestForeignOriginRefused(t *testing.T) {
 	addr := start(t)
-	d := websocket.Dialer{Subprotocols: []string{"chat.v1"}}
-	_, resp, err := d.Dial("ws://"+addr+"/ws", http.Header{"Origin": {"https://evil.example"}})
-	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("foreign origin: err %v, response %v; want 403", err, resp)
+	resp := wstest.DialRefused(t, "ws://"+addr+"/ws", wstest.Subprotocols("chat.v1"), wstest.Origin("https://evil.example"))
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("foreign origin: %s, want 403", resp.Status)
 	}
 }
 
@@ -183,6 +183,47 @@ func TestPageIsServed(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
 			t.Errorf("GET %s: %d, body lacks %q", path, resp.StatusCode, want)
+		}
+	}
+}
+
+// TestTLS serves the page and the socket over TLS with a certificate made
+// for the test: the page's own https origin is accepted on wss.
+func TestTLS(t *testing.T) {
+	cert := testcert.Write(t)
+	addr := start(t, "-tls-cert", cert.CertFile, "-tls-key", cert.KeyFile)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: cert.Client}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Get("https://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET / over https: %s", resp.Status)
+	}
+	ada := join(t, "wss://"+addr+"/ws", "https://"+addr, "ada", wstest.TLSConfig(cert.Client))
+	ada.send(request{Type: "join", Room: "vault"})
+	if ev := ada.next("members"); strings.Join(ev.Members, ",") != "ada" {
+		t.Fatalf("members over wss %v, want [ada]", ev.Members)
+	}
+	// The plain-http origin of the same host is another origin.
+	resp = wstest.DialRefused(t, "wss://"+addr+"/ws", wstest.TLSConfig(cert.Client), wstest.Subprotocols("chat.v1"), wstest.Origin("http://"+addr))
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("http origin on wss: %s, want 403", resp.Status)
+	}
+}
+
+func TestBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-tls-cert", "cert.pem"},
+		{"-tls-key", "key.pem"},
+		{"-log-level", "loud"},
+		{"-allowed-origin", "https://example.com/path"},
+		{"-nope"},
+	} {
+		if err := run(context.Background(), args, io.Discard); err == nil {
+			t.Errorf("run %v: no error", args)
 		}
 	}
 }

@@ -8,6 +8,9 @@
 // Usage:
 //
 //	go run ./examples/echo -addr 127.0.0.1:9001 [-compress] [-max-message 16777216]
+//		[-tls-cert cert.pem -tls-key key.pem] [-log-level warn]
+//
+// With -tls-cert and -tls-key it serves wss:// on the same paths.
 //
 // It shuts down gracefully on SIGINT or SIGTERM: queued messages are
 // delivered, then every session is closed with 1001.
@@ -17,16 +20,14 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
+	"github.com/wsgate/wsgate/examples/internal/serve"
 	"github.com/wsgate/wsgate/hub"
 	"github.com/wsgate/wsgate/middleware"
 )
@@ -40,10 +41,11 @@ func main() {
 }
 
 // run serves until ctx ends, then shuts down. It prints "listening on ADDR"
-// once it accepts connections.
+// once it accepts connections, and logs to stderr.
 func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("echo", flag.ContinueOnError)
-	addr := fs.String("addr", "127.0.0.1:9001", "listen address")
+	var common serve.Flags
+	common.Register(fs, "127.0.0.1:9001")
 	compress := fs.Bool("compress", false, "offer permessage-deflate")
 	maxMessage := fs.Int64("max-message", 16<<20, "largest inbound message in bytes")
 	if err := fs.Parse(args); err != nil {
@@ -52,11 +54,19 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if *maxMessage <= 0 {
 		return errors.New("echo: -max-message must be positive")
 	}
+	if err := common.Check(); err != nil {
+		return err
+	}
+	logger, err := common.Logger(os.Stderr)
+	if err != nil {
+		return err
+	}
 	cfg := hub.Config{
 		MaxTextMessage:   *maxMessage,
 		MaxBinaryMessage: *maxMessage,
 		MaxQueuedBytes:   int(max(1<<20, 2**maxMessage)),
 		Compression:      hub.Compression{Enabled: *compress},
+		Logger:           logger,
 	}
 	echo, err := hub.New(cfg)
 	if err != nil {
@@ -71,40 +81,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 
 	mux := http.NewServeMux()
 	for path, h := range map[string]*hub.Hub{"/echo": echo, "/fanout": fanout} {
-		ws, err := middleware.New(h, middleware.Config{})
+		ws, err := middleware.New(h, middleware.Config{Logger: logger.With("endpoint", path)})
 		if err != nil {
 			return err
 		}
 		mux.Handle(path, ws)
 	}
-	return serve(ctx, *addr, mux, out, echo, fanout)
-}
-
-// serve runs srv on addr until ctx ends, then shuts the server and the hubs
-// down, giving sessions up to 10s to drain.
-func serve(ctx context.Context, addr string, h http.Handler, out io.Writer, hubs ...*hub.Hub) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(out, "listening on %s\n", ln.Addr())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	srv.Shutdown(sctx)
-	for _, h := range hubs {
-		res, err := h.Shutdown(sctx)
-		fmt.Fprintf(out, "shutdown: %d sessions drained, %d forced\n", res.Drained, res.Forced)
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return serve.Run(ctx, serve.Config{Flags: common, Handler: mux, Hubs: []*hub.Hub{echo, fanout}, Out: out, Logger: logger})
 }

@@ -10,9 +10,10 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
-	"github.com/gorilla/websocket"
+	"github.com/wsgate/wsgate/examples/internal/testcert"
+	"github.com/wsgate/wsgate/hub"
+	"github.com/wsgate/wsgate/wstest"
 	"go.uber.org/goleak"
 )
 
@@ -64,51 +65,30 @@ func awaitAddr(t *testing.T, sc *bufio.Scanner) string {
 	return ""
 }
 
-func dial(t *testing.T, url string) *websocket.Conn {
-	t.Helper()
-	c, _, err := websocket.DefaultDialer.Dial(url, nil)
-	if err != nil {
-		t.Fatalf("dial %s: %v", url, err)
-	}
-	t.Cleanup(func() { c.Close() })
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	return c
-}
-
 func TestEchoKeepsTypes(t *testing.T) {
 	addr, stop := start(t)
-	c := dial(t, "ws://"+addr+"/echo")
-	cases := []struct {
-		typ  int
-		data []byte
-	}{
-		{websocket.TextMessage, []byte("hello")},
-		{websocket.BinaryMessage, []byte{0, 1, 2, 0xff}},
-		{websocket.TextMessage, []byte(strings.Repeat("é", 40000))},
-		{websocket.BinaryMessage, nil},
+	c := wstest.Dial(t, "ws://"+addr+"/echo")
+	cases := []hub.Message{
+		hub.Text("hello"),
+		hub.Binary([]byte{0, 1, 2, 0xff}),
+		hub.Text(strings.Repeat("é", 40000)),
+		hub.Binary(nil),
 	}
 	for _, tc := range cases {
-		if err := c.WriteMessage(tc.typ, tc.data); err != nil {
-			t.Fatal(err)
-		}
-		typ, got, err := c.ReadMessage()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if typ != tc.typ || string(got) != string(tc.data) {
-			t.Fatalf("echo of type %d (%d bytes) came back as type %d (%d bytes)", tc.typ, len(tc.data), typ, len(got))
+		c.Send(t, tc)
+		if got := c.Read(t); got.Type != tc.Type || string(got.Data) != string(tc.Data) {
+			t.Fatalf("echo of a %v message (%d bytes) came back as %v (%d bytes)", tc.Type, len(tc.Data), got.Type, len(got.Data))
 		}
 	}
-	closed := make(chan error, 1)
-	go func() {
-		_, _, err := c.ReadMessage() // answers the close frame
-		closed <- err
-	}()
-	if err := stop(); err != nil {
+	// Shutdown waits for the client's answer to its close frame, which
+	// AwaitClose gives.
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	if code, _ := c.AwaitClose(t); code != hub.CloseGoingAway {
+		t.Fatalf("after shutdown the client got close %d, want 1001", code)
+	}
+	if err := <-stopped; err != nil {
 		t.Fatal(err)
-	}
-	if err := <-closed; !websocket.IsCloseError(err, websocket.CloseGoingAway) {
-		t.Fatalf("after shutdown the client read %v, want close 1001", err)
 	}
 }
 
@@ -116,37 +96,51 @@ func TestFanoutReachesEverySessionIncludingSender(t *testing.T) {
 	addr, _ := start(t)
 	// Each new connection's round trip proves it is attached (and reaches
 	// the earlier ones) before the next one is dialed.
-	var conns []*websocket.Conn
+	var conns []*wstest.Conn
 	for i := 0; i < 3; i++ {
-		c := dial(t, "ws://"+addr+"/fanout")
+		c := wstest.Dial(t, "ws://"+addr+"/fanout")
 		conns = append(conns, c)
-		c.WriteMessage(websocket.TextMessage, []byte{'0' + byte(i)})
-		for _, d := range conns[:i+1] {
-			if _, _, err := d.ReadMessage(); err != nil {
-				t.Fatal(err)
-			}
+		c.SendText(t, string(rune('0'+i)))
+		for _, d := range conns {
+			d.Read(t)
 		}
 	}
-	conns[1].WriteMessage(websocket.BinaryMessage, []byte("all"))
+	conns[1].Send(t, hub.Binary([]byte("all")))
 	for i, c := range conns {
-		typ, got, err := c.ReadMessage()
-		if err != nil || typ != websocket.BinaryMessage || string(got) != "all" {
-			t.Fatalf("conn %d read %d %q %v", i, typ, got, err)
+		if m := c.Read(t); m.Type != hub.BinaryMessage || string(m.Data) != "all" {
+			t.Fatalf("conn %d read %v %q", i, m.Type, m.Data)
 		}
 	}
 }
 
 func TestMaxMessageFlag(t *testing.T) {
 	addr, _ := start(t, "-max-message", "100")
-	c := dial(t, "ws://"+addr+"/echo")
-	c.WriteMessage(websocket.BinaryMessage, make([]byte, 101))
-	if _, _, err := c.ReadMessage(); !websocket.IsCloseError(err, websocket.CloseMessageTooBig) {
-		t.Fatalf("a 101-byte message over -max-message 100 got %v, want close 1009", err)
+	c := wstest.Dial(t, "ws://"+addr+"/echo")
+	c.Send(t, hub.Binary(make([]byte, 101)))
+	if code, _ := c.AwaitClose(t); code != hub.CloseTooBig {
+		t.Fatalf("a 101-byte message over -max-message 100 got close %d, want 1009", code)
+	}
+}
+
+// TestTLS serves wss with a certificate made for the test.
+func TestTLS(t *testing.T) {
+	cert := testcert.Write(t)
+	addr, _ := start(t, "-tls-cert", cert.CertFile, "-tls-key", cert.KeyFile)
+	c := wstest.Dial(t, "wss://"+addr+"/echo", wstest.TLSConfig(cert.Client))
+	c.SendText(t, "secret")
+	if got := c.ReadText(t); got != "secret" {
+		t.Fatalf("echo over wss: %q", got)
 	}
 }
 
 func TestBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"-max-message", "0"}, {"-nope"}} {
+	for _, args := range [][]string{
+		{"-max-message", "0"},
+		{"-nope"},
+		{"-tls-cert", "cert.pem"},
+		{"-tls-key", "key.pem"},
+		{"-log-level", "loud"},
+	} {
 		if err := run(context.Background(), args, io.Discard); err == nil {
 			t.Errorf("run %v: no error", args)
 		}
@@ -167,18 +161,17 @@ func TestSIGTERMDrains(t *testing.T) {
 	}
 	sc := bufio.NewScanner(out)
 	addr := awaitAddr(t, sc)
-	c := dial(t, "ws://"+addr+"/echo")
-	c.WriteMessage(websocket.TextMessage, []byte("before"))
-	if _, got, err := c.ReadMessage(); err != nil || string(got) != "before" {
-		t.Fatalf("echo before SIGTERM: %q %v", got, err)
+	c := wstest.Dial(t, "ws://"+addr+"/echo")
+	c.SendText(t, "before")
+	if got := c.ReadText(t); got != "before" {
+		t.Fatalf("echo before SIGTERM: %q", got)
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := c.ReadMessage(); !websocket.IsCloseError(err, websocket.CloseGoingAway) {
-		t.Fatalf("after SIGTERM the client read %v, want close 1001", err)
+	if code, _ := c.AwaitClose(t); code != hub.CloseGoingAway {
+		t.Fatalf("after SIGTERM the client got close %d, want 1001", code)
 	}
-	c.Close()
 	var report string
 	for sc.Scan() {
 		report += sc.Text() + "\n"

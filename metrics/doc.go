@@ -1,0 +1,45 @@
+// Package metrics exports a hub's counters to Prometheus.
+//
+// A Collector reads everything at scrape time — Hub.Stats, and each open
+// session's queue depth and ping round trip — and hands Prometheus constant
+// metrics, so it adds nothing to the hub's hot path: the hub keeps its own
+// atomic counters whether or not anyone scrapes them.
+//
+//	reg := prometheus.NewRegistry()
+//	c, err := metrics.New(h, metrics.Options{Refusals: refusalsOf(ws)})
+//	if err != nil { ... }
+//	reg.MustRegister(c)
+//	http.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+//
+// # Metrics
+//
+// With the default namespace "wsgate":
+//
+//	wsgate_sessions_active                 gauge      sessions open now
+//	wsgate_sessions_total                  counter    sessions attached since the hub started
+//	wsgate_sessions_closed_total{code}     counter    ended sessions by close code (1006: dropped)
+//	wsgate_messages_total{direction}       counter    data messages, direction "in" (received) or "out" (written)
+//	wsgate_message_bytes_total{direction}  counter    their payload bytes
+//	wsgate_messages_dropped_total          counter    routed to a session but never delivered
+//	wsgate_refusals_total{reason}          counter    upgrade requests refused (only with Options.Refusals)
+//	wsgate_rooms                           gauge      rooms with members
+//	wsgate_topics                          gauge      subscription patterns with subscribers
+//	wsgate_session_queue_messages          histogram  messages waiting in each session's send queue
+//	wsgate_session_ping_rtt_seconds        histogram  each session's last ping round trip
+//
+// The two histograms describe the sessions open at scrape time: they are a
+// snapshot, not cumulative, so their buckets may go down between scrapes.
+// Read them with histogram_quantile over the raw buckets (for example
+// histogram_quantile(0.99, wsgate_session_queue_messages_bucket)), never with
+// rate(). Sessions that have not answered a ping yet are left out of the
+// round-trip histogram.
+//
+// # Refusals
+//
+// Requests refused before the upgrade never reach the hub, so the hub cannot
+// count them; whoever refuses them can. This package does not import the
+// middleware package (the hub is its only wsgate dependency): Options.Refusals
+// is a function returning the counts by reason, and a three-line adapter
+// turns middleware.Handler.Refusals into it (see the package example). Use
+// the Reason constants as keys so that dashboards agree across programs.
+package metrics

@@ -1,0 +1,43 @@
+package wstest_test
+
+import (
+	"testing"
+
+	"github.com/wsgate/wsgate/hub"
+	"github.com/wsgate/wsgate/middleware"
+	"github.com/wsgate/wsgate/wstest"
+)
+
+// newChat is the application under test: each session joins the room named
+// in its URL's ?room= and what it says goes to that room.
+func newChat(t *testing.T) *hub.Hub {
+	h, err := hub.New(hub.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.OnConnect(func(s *hub.Session) { h.Join(s.ID(), s.URL().Query().Get("room")) })
+	h.OnMessage(func(s *hub.Session, m hub.Message) {
+		for _, room := range s.Rooms() {
+			h.SendToRoom(room, m, hub.Except(s.ID()))
+		}
+	})
+	return h
+}
+
+// TestChatRoom is how a user tests a chat room with wstest: a server, two
+// clients, a message, a kick.
+func TestChatRoom(t *testing.T) {
+	srv := wstest.NewServer(t, newChat(t), middleware.Config{})
+	ada := srv.Dial(t, wstest.Path("/chat?room=lobby"))
+	bob := srv.Dial(t, wstest.Path("/chat?room=lobby"))
+	srv.AwaitMembers(t, "lobby", 2) // both joined in OnConnect
+
+	ada.SendText(t, "hi bob")
+	if got := bob.ReadText(t); got != "hi bob" {
+		t.Fatalf("bob read %q", got)
+	}
+	srv.AwaitSessions(t, 2)[1].Close(hub.ClosePolicy, "kicked") // oldest first: bob is [1]
+	if code, reason := bob.AwaitClose(t); code != hub.ClosePolicy || reason != "kicked" {
+		t.Fatalf("bob's session ended with %d %q, want 1008 kicked", code, reason)
+	}
+}
