@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -23,7 +24,8 @@ func Middleware(v *Verifier) func(http.Handler) http.Handler {
 // Sec-WebSocket-Protocol header no longer contains the token entry, so the
 // upgrader negotiates among the real subprotocols only and can never echo
 // the token back. A token taken from the query string is removed from the
-// clone's URL as well (it is still in the server's access log).
+// clone's URL whenever FromQuery is a source (it is still in the server's
+// access log).
 func (v *Verifier) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t, err := v.Verify(r)
@@ -39,7 +41,10 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 func (v *Verifier) authorized(r *http.Request, t *Token) *http.Request {
 	r2 := r.Clone(ContextWithToken(r.Context(), t))
 	StripProtocolToken(r2.Header, v.protocolPrefix)
-	if t.Source == FromQuery && r2.URL != nil {
+	// Strip the query token whenever the query is a source, not only when
+	// it supplied the token: a request may carry one in the header and
+	// another in the query, and neither may reach handlers or their logs.
+	if slices.Contains(v.sources, FromQuery) && r2.URL != nil && r2.URL.Query().Has(v.queryParam) {
 		q := r2.URL.Query()
 		q.Del(v.queryParam)
 		r2.URL.RawQuery = q.Encode()

@@ -2,8 +2,12 @@ package auth_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/wsgate/wsgate/auth"
 )
@@ -47,5 +51,29 @@ func TestStripProtocolToken(t *testing.T) {
 	auth.StripProtocolToken(h, "")
 	if h.Get("Sec-WebSocket-Protocol") != "x" {
 		t.Error("empty prefix stripped entries")
+	}
+}
+
+// TestQueryTokenStrippedWhenHeaderWins: with FromQuery configured, a query
+// token is removed from the request next sees even when the header token
+// was the one verified.
+func TestQueryTokenStrippedWhenHeaderWins(t *testing.T) {
+	cfg := mainConfig()
+	cfg.Sources = []auth.Source{auth.FromHeader, auth.FromQuery}
+	v := newVerifier(t, cfg)
+	tok := sign(t, jwt.SigningMethodHS256, testKeys().hmac, "", claims(nil))
+	var seen string
+	h := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = r.URL.RawQuery + " " + r.RequestURI
+	}))
+	r := httptest.NewRequest(http.MethodGet, "/ws?room=a&access_token=other-secret", nil)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d", rec.Code)
+	}
+	if strings.Contains(seen, "other-secret") || !strings.Contains(seen, "room=a") {
+		t.Fatalf("next saw %q; want the query token removed and the rest kept", seen)
 	}
 }
