@@ -1,6 +1,8 @@
 package metrics_test
 
 import (
+	"testing"
+
 	"bufio"
 	"context"
 	"fmt"
@@ -73,4 +75,20 @@ func Example() {
 	// wsgate_refusals_total{endpoint="chat",reason="handshake"} 1
 	// wsgate_sessions_active{endpoint="chat"} 0
 	// wsgate_sessions_total{endpoint="chat"} 0
+}
+
+// TestReasonsMatchMiddleware keeps the reason labels and the middleware's
+// ByReason keys the same set, so the one-line adapter above stays right.
+func TestReasonsMatchMiddleware(t *testing.T) {
+	want := []string{metrics.ReasonHandshake, metrics.ReasonAuth, metrics.ReasonOrigin,
+		metrics.ReasonRate, metrics.ReasonLimits, metrics.ReasonOther}
+	got := middleware.Refusals{}.ByReason()
+	if len(got) != len(want) {
+		t.Fatalf("ByReason has %d keys, want %d", len(got), len(want))
+	}
+	for _, k := range want {
+		if _, ok := got[k]; !ok {
+			t.Errorf("ByReason lacks %q", k)
+		}
+	}
 }

@@ -168,11 +168,14 @@ func subject(r *http.Request) string {
 // (or 426 for a wrong version) and upgrades one that passes every check.
 func (m *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !IsWebSocket(r) {
-		m.refusals.count(http.StatusBadRequest)
-		m.refuse(w, r, refuse(http.StatusBadRequest, "not a WebSocket handshake"))
+		m.counted(w, r, http.HandlerFunc(m.notWebSocket))
 		return
 	}
 	m.serve(w, r)
+}
+
+func (m *Handler) notWebSocket(w http.ResponseWriter, r *http.Request) {
+	m.refuse(w, r, refuse(http.StatusBadRequest, "not a WebSocket handshake"))
 }
 
 // Wrap returns a handler that upgrades WebSocket requests and passes every

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"net/http"
 	"sync/atomic"
 )
@@ -41,6 +42,21 @@ func (c *refusalCounts) count(status int) {
 	}
 }
 
+// ByReason returns the counts keyed "handshake", "auth", "origin",
+// "rate", "limits" and "other": the reason labels of the metrics package,
+// so metrics.Options{Refusals: func() map[string]uint64 { return
+// ws.Refusals().ByReason() }} exports them.
+func (r Refusals) ByReason() map[string]uint64 {
+	return map[string]uint64{
+		"handshake": r.Handshake,
+		"auth":      r.Auth,
+		"origin":    r.Origin,
+		"rate":      r.Rate,
+		"limits":    r.Capacity,
+		"other":     r.Other,
+	}
+}
+
 // Refusals returns the handler's refusal counters.
 func (m *Handler) Refusals() Refusals {
 	c := &m.refusals
@@ -77,9 +93,30 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// serve runs the chain and counts a refusal.
-func (m *Handler) serve(w http.ResponseWriter, r *http.Request) {
+// CountRefusals counts into the handler's Refusals what next refuses. Put
+// it first in a router chain that composes the checks by hand, so the
+// requests refused before they reach the handler are counted too:
+//
+//	r.With(ws.CountRefusals, origin.Middleware(oc), auth.Middleware(v)).Get("/ws", ws.ServeHTTP)
+func (m *Handler) CountRefusals(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.counted(w, r, next)
+	})
+}
+
+type countedKey struct{}
+
+// counted runs next and counts its refusal, once per request however many
+// counting layers it passes.
+func (m *Handler) counted(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	if r.Context().Value(countedKey{}) != nil {
+		next.ServeHTTP(w, r)
+		return
+	}
 	sw := &statusWriter{ResponseWriter: w}
-	m.chain.ServeHTTP(sw, r)
+	next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), countedKey{}, true)))
 	m.refusals.count(sw.status)
 }
+
+// serve runs the chain and counts a refusal.
+func (m *Handler) serve(w http.ResponseWriter, r *http.Request) { m.counted(w, r, m.chain) }

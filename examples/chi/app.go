@@ -15,7 +15,6 @@ import (
 
 	"github.com/wsgate/wsgate/auth"
 	"github.com/wsgate/wsgate/examples/internal/demoauth"
-	"github.com/wsgate/wsgate/examples/internal/refused"
 	"github.com/wsgate/wsgate/examples/internal/rooms"
 	"github.com/wsgate/wsgate/hub"
 	"github.com/wsgate/wsgate/metrics"
@@ -41,7 +40,7 @@ type app struct {
 	hub      *hub.Hub
 	rooms    *rooms.App
 	verifier *auth.Verifier
-	refused  *refused.Counter
+	ws       *middleware.Handler
 	handler  http.Handler
 }
 
@@ -83,7 +82,6 @@ func newApp(cfg appConfig) (*app, error) {
 		hub:      h,
 		rooms:    rooms.New(h, func(s *hub.Session) string { return demoauth.Subject(s.Context()) }),
 		verifier: v,
-		refused:  &refused.Counter{},
 	}
 	// The checks run in the chain below; the handler notices the origin
 	// check (origin.Checked) and takes over the connection slots
@@ -92,7 +90,8 @@ func newApp(cfg appConfig) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	collector, err := metrics.New(h, metrics.Options{Refusals: a.refused.Counts})
+	a.ws = ws
+	collector, err := metrics.New(h, metrics.Options{Refusals: a.refusals})
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +102,7 @@ func newApp(cfg appConfig) (*app, error) {
 	r := chi.NewRouter()
 	r.Use(chimw.RequestID, chimw.Recoverer, accessLog(cfg.Logger))
 	r.With(
-		a.refused.Middleware,             // counts what the chain refuses, for /metrics
+		ws.CountRefusals,                 // counts what the chain refuses, for /metrics
 		ratelimit.Handshakes(handshakes), // 429
 		ratelimit.Connections(conns),     // 503, per IP
 		origin.Middleware(oc),            // 403
@@ -125,3 +124,6 @@ func newApp(cfg appConfig) (*app, error) {
 // close releases what newApp started besides the hub, which the caller
 // shuts down.
 func (a *app) close() { a.verifier.Close() }
+
+// refusals counts the requests the /ws chain refused, by metrics reason.
+func (a *app) refusals() map[string]uint64 { return a.ws.Refusals().ByReason() }

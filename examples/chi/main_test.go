@@ -160,7 +160,7 @@ func TestWebSocketRefusals(t *testing.T) {
 		t.Fatalf("plain GET with a token: %d, want 400", code)
 	}
 	want := map[string]uint64{"auth": 6, "origin": 2, "handshake": 2, "rate": 0, "limits": 0}
-	got := a.refused.Counts()
+	got := a.refusals()
 	for reason, n := range want {
 		if got[reason] != n {
 			t.Errorf("refusals[%s] = %d, want %d (all: %v)", reason, got[reason], n, got)
@@ -193,7 +193,7 @@ func TestLimits(t *testing.T) {
 			if resp.StatusCode != tc.status || resp.Header.Get("Retry-After") == "" {
 				t.Fatalf("second session: %s, Retry-After %q; want %d with Retry-After", resp.Status, resp.Header.Get("Retry-After"), tc.status)
 			}
-			if n := a.refused.Counts()[tc.reason]; n != 1 {
+			if n := a.refusals()[tc.reason]; n != 1 {
 				t.Fatalf("refusals[%s] = %d, want 1", tc.reason, n)
 			}
 		})

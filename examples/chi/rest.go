@@ -58,7 +58,7 @@ func (a *app) kick(w http.ResponseWriter, r *http.Request) {
 
 // stats is GET /stats: the hub's counters and the refusals of /ws.
 func (a *app) stats(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, a.rooms.Stats(a.refused.Counts()))
+	writeJSON(w, http.StatusOK, a.rooms.Stats(a.refusals()))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

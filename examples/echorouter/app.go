@@ -13,7 +13,6 @@ import (
 
 	"github.com/wsgate/wsgate/auth"
 	"github.com/wsgate/wsgate/examples/internal/demoauth"
-	"github.com/wsgate/wsgate/examples/internal/refused"
 	"github.com/wsgate/wsgate/examples/internal/rooms"
 	"github.com/wsgate/wsgate/hub"
 	"github.com/wsgate/wsgate/metrics"
@@ -35,7 +34,7 @@ type app struct {
 	hub      *hub.Hub
 	rooms    *rooms.App
 	verifier *auth.Verifier
-	refused  *refused.Counter
+	ws       *middleware.Handler
 	echo     *echo.Echo
 }
 
@@ -67,14 +66,14 @@ func newApp(cfg appConfig) (*app, error) {
 		hub:      h,
 		rooms:    rooms.New(h, func(s *hub.Session) string { return demoauth.Subject(s.Context()) }),
 		verifier: v,
-		refused:  &refused.Counter{},
 		echo:     echo.New(),
 	}
 	ws, err := middleware.New(h, middleware.Config{Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}
-	collector, err := metrics.New(h, metrics.Options{Refusals: a.refused.Counts})
+	a.ws = ws
+	collector, err := metrics.New(h, metrics.Options{Refusals: a.refusals})
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +91,7 @@ func newApp(cfg appConfig) (*app, error) {
 	user := func(r *http.Request) string { return demoauth.Subject(r.Context()) }
 	e.GET("/ws", echo.WrapHandler(ws),
 		// Route middlewares run in the order listed.
-		echo.WrapMiddleware(a.refused.Middleware),         // counts what the chain refuses, for /metrics
+		echo.WrapMiddleware(ws.CountRefusals),             // counts what the chain refuses, for /metrics
 		echo.WrapMiddleware(ratelimit.Connections(conns)), // 503
 		echo.WrapMiddleware(origin.Middleware(oc)),        // 403
 		echo.WrapMiddleware(auth.Middleware(v)),           // 401
@@ -102,7 +101,7 @@ func newApp(cfg appConfig) (*app, error) {
 	api.POST("/rooms/:room/messages", a.publish)
 	api.GET("/rooms/:room/members", a.members)
 	e.GET("/stats", func(c echo.Context) error {
-		return c.JSON(http.StatusOK, a.rooms.Stats(a.refused.Counts()))
+		return c.JSON(http.StatusOK, a.rooms.Stats(a.refusals()))
 	})
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	return a, nil
@@ -165,3 +164,6 @@ func requestLog(log *slog.Logger) echo.MiddlewareFunc {
 
 // close releases what newApp started besides the hub.
 func (a *app) close() { a.verifier.Close() }
+
+// refusals counts the requests the /ws chain refused, by metrics reason.
+func (a *app) refusals() map[string]uint64 { return a.ws.Refusals().ByReason() }

@@ -130,7 +130,7 @@ func TestRefusals(t *testing.T) {
 	if code := get(t, srv.Client(), srv.HTTPURL+"/ws", mint(t, "carol"), nil); code != http.StatusBadRequest {
 		t.Fatalf("plain GET with a token: %d, want 400", code)
 	}
-	got := a.refused.Counts()
+	got := a.refusals()
 	for reason, n := range map[string]uint64{"auth": 2, "origin": 1, "limits": 1, "handshake": 1} {
 		if got[reason] != n {
 			t.Errorf("refusals[%s] = %d, want %d", reason, got[reason], n)
