@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -116,7 +115,7 @@ func (h *Hub) newSession(conn *websocket.Conn, fc *flushConn, r *http.Request, o
 		fc:          fc,
 		req:         r,
 		remote:      remoteAddrPort(fc.Conn),
-		compress:    h.cfg.Compression.Enabled && offersDeflate(r.Header),
+		compress:    fc.deflate,
 		connectedAt: now,
 		ctx:         ctx,
 		cancel:      cancel,
@@ -139,20 +138,6 @@ func (h *Hub) newSession(conn *websocket.Conn, fc *flushConn, r *http.Request, o
 	conn.SetPongHandler(s.onPong)
 	conn.SetCloseHandler(s.onPeerClose)
 	return s
-}
-
-// offersDeflate reports whether the request offers permessage-deflate, which
-// is what makes gorilla/websocket accept it when compression is enabled.
-func offersDeflate(h http.Header) bool {
-	for _, v := range h.Values("Sec-Websocket-Extensions") {
-		for _, ext := range strings.Split(v, ",") {
-			name, _, _ := strings.Cut(ext, ";")
-			if strings.EqualFold(strings.TrimSpace(name), "permessage-deflate") {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // readLimit is gorilla's frame-level backstop; the reader enforces the exact

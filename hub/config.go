@@ -41,9 +41,12 @@ func (p SlowPolicy) String() string {
 	return fmt.Sprintf("SlowPolicy(%d)", int(p))
 }
 
-// Compression configures permessage-deflate (RFC 7692). gorilla/websocket
-// always negotiates no_context_takeover in both directions and a 15-bit
-// window, so neither is configurable.
+// Compression configures permessage-deflate (RFC 7692). What is supported
+// is what gorilla/websocket implements: no context takeover in either
+// direction (each message is compressed on its own, so a session keeps no
+// compressor state between messages) and a 15-bit (32 KiB) window. The
+// middleware declines offers that ask for anything else; New refuses a
+// Config that asks for it.
 type Compression struct {
 	// Enabled offers permessage-deflate to clients that ask for it. Clients
 	// that do not ask get uncompressed frames on the same hub.
@@ -55,6 +58,15 @@ type Compression struct {
 	// Threshold is the smallest message, in bytes, that is compressed; smaller
 	// ones are sent uncompressed even to compressing sessions. Zero means 512.
 	Threshold int
+	// WindowBits is the LZ77 window size, in bits, in both directions. Zero
+	// means 15, the only supported value: compress/flate always compresses
+	// with a 32 KiB window. New refuses any other value.
+	WindowBits int
+	// ContextTakeover would keep the compression context from one message
+	// to the next. It is not supported (gorilla/websocket negotiates
+	// server_no_context_takeover and client_no_context_takeover); New
+	// refuses true.
+	ContextTakeover bool
 }
 
 // Compression levels beyond compress/flate's 1 to 9.
@@ -227,6 +239,10 @@ func (c *Config) validate() error {
 		return bad("Compression.Level", "must be LevelHuffmanOnly, LevelNoCompression or 1 to 9")
 	case c.Compression.Threshold < 0:
 		return bad("Compression.Threshold", "must not be negative")
+	case c.Compression.WindowBits != 0 && c.Compression.WindowBits != 15:
+		return bad("Compression.WindowBits", "must be 0 or 15: compress/flate always uses a 15-bit window")
+	case c.Compression.ContextTakeover:
+		return bad("Compression.ContextTakeover", "is not supported: gorilla/websocket negotiates no_context_takeover")
 	case len(c.NodeID) > 64:
 		return bad("NodeID", "must be at most 64 bytes")
 	}

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"bytes"
 	"net"
 	"sync"
 	"time"
@@ -18,12 +19,16 @@ import (
 type flushConn struct {
 	net.Conn
 	writeTimeout time.Duration
+	in           frameInspector // used by Read, on the reader goroutine only
 
 	mu       sync.Mutex
 	buf      *[]byte // pooled, non-nil while batching
 	deadline time.Time
 	sealed   bool  // a close frame has been written
 	err      error // sticky write error
+
+	wroteHandshake bool // the first write, the 101 response, has gone out
+	deflate        bool // that response accepted permessage-deflate
 }
 
 const (
@@ -34,6 +39,20 @@ const (
 var batchPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 func isCloseFrame(p []byte) bool { return len(p) > 0 && p[0] == 0x80|websocket.CloseMessage }
+
+// Read reads from the network and passes the bytes through the frame
+// inspector (inspect.go), which stops them at a protocol violation gorilla
+// would accept.
+func (c *flushConn) Read(p []byte) (int, error) {
+	if err := c.in.err; err != nil {
+		return 0, err
+	}
+	n, err := c.Conn.Read(p)
+	if k, verr := c.in.scan(p[:n]); verr != nil {
+		return k, verr
+	}
+	return n, err
+}
 
 // SetWriteDeadline records the deadline gorilla wants for its next write.
 func (c *flushConn) SetWriteDeadline(t time.Time) error {
@@ -52,6 +71,11 @@ func (c *flushConn) Write(p []byte) (int, error) {
 	}
 	d := c.deadline // gorilla sets a deadline before each write it makes
 	c.deadline = time.Time{}
+	if !c.wroteHandshake {
+		// The 101 response says whether gorilla accepted an offer.
+		c.wroteHandshake = true
+		c.deflate = bytes.Contains(p, []byte("\r\nSec-WebSocket-Extensions: permessage-deflate"))
+	}
 	if c.buf != nil && len(p) < directFrom {
 		if len(*c.buf)+len(p) > flushAt {
 			if err := c.flushLocked(); err != nil {

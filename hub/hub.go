@@ -93,8 +93,10 @@ func (h *Hub) OnConnect(f func(s *Session)) { h.onConnect.Store(&f) }
 func (h *Hub) OnMessage(f func(s *Session, m Message)) { h.onMessage.Store(&f) }
 
 // OnClose sets the function called once when a session has ended and left
-// every room and topic, with the close code sent or received (CloseAbnormal
-// when the connection dropped without one) and its reason.
+// every room and topic, with the close code and reason of the side that
+// started the close handshake: the peer's, or the one the hub sent (a
+// peer's echo of it does not replace it); CloseAbnormal when the connection
+// dropped without one.
 func (h *Hub) OnClose(f func(s *Session, code int, reason string)) { h.onClose.Store(&f) }
 
 // OnError sets the function called when a callback panics (the session is

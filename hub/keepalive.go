@@ -50,7 +50,9 @@ func (s *Session) startKeepAlive() {
 }
 
 // ping queues a ping carrying the hub's monotonic clock, so the pong tells
-// the round trip, and gives the peer PongTimeout to answer.
+// the round trip, and gives the peer PongTimeout to answer. While a ping is
+// unanswered, later pings do not push the deadline back: otherwise, with
+// PongTimeout >= PingInterval, a silent peer would never time out.
 func (s *Session) ping() {
 	now := s.hub.monotonic()
 	payload := binary.BigEndian.AppendUint64(make([]byte, 0, 8), uint64(now))
@@ -60,7 +62,8 @@ func (s *Session) ping() {
 		return
 	}
 	s.lastPing.Store(now)
-	if s.ka.pong > 0 {
+	if s.ka.pong > 0 && s.pongSince == 0 {
+		s.pongSince = now
 		s.fc.Conn.SetReadDeadline(time.Now().Add(s.ka.pong))
 	}
 	s.queue = append(s.queue, &outbound{typ: websocket.PingMessage, data: payload})
@@ -69,16 +72,27 @@ func (s *Session) ping() {
 }
 
 // onPong records the round trip and lifts the pong deadline when the pong
-// answers the latest ping.
+// answers a ping sent since the deadline was set (or, with no deadline, the
+// latest ping).
 func (s *Session) onPong(data string) error {
 	if len(data) != 8 {
 		return nil // an unsolicited pong (RFC 6455 5.5.3): ignore it
 	}
 	sent := int64(binary.BigEndian.Uint64([]byte(data)))
-	if sent != s.lastPing.Load() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	last, first := s.lastPing.Load(), s.pongSince
+	if first == 0 {
+		first = last
+	}
+	if last == 0 || sent < first || sent > last {
 		return nil
 	}
 	s.rtt.Store(s.hub.monotonic() - sent)
+	if s.pongSince == 0 {
+		return nil
+	}
+	s.pongSince = 0
 	return s.fc.Conn.SetReadDeadline(time.Time{})
 }
 

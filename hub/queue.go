@@ -56,10 +56,14 @@ func (s *Session) enqueue(o *outbound) queueResult {
 	case DropOldest:
 		k := 0
 		for !s.fitsLocked(n) {
-			s.queued -= s.queue[0].size()
+			// A queued ping is discarded too, but it is neither a dropped
+			// message nor counted in the queue's bytes.
+			if old := s.queue[0]; isDataType(old.typ) {
+				s.queued -= old.size()
+				k++
+			}
 			s.queue[0] = nil
 			s.queue = s.queue[1:]
-			k++
 		}
 		s.dropped.Add(uint64(k))
 		s.hub.stats.dropped.Add(uint64(k))

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"bytes"
+	"compress/flate"
 	"errors"
 	"fmt"
 	"io"
@@ -63,6 +64,11 @@ func (s *Session) readLoop() {
 				s.wait()
 				return
 			}
+			if isInflateError(err) {
+				s.closeWith(CloseInvalidPayload, "invalid compressed data", false)
+				s.wait()
+				return
+			}
 			s.readEnded(err)
 			return
 		}
@@ -116,15 +122,32 @@ func readMessage(r io.Reader, limit int64) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// isInflateError reports whether err comes from inflating a compressed
+// message that is not a valid deflate stream: corrupt, or cut short (flate
+// reports a stream that ends early as a bare io.ErrUnexpectedEOF; a dropped
+// connection reaches the reader as a *websocket.CloseError).
+func isInflateError(err error) bool {
+	var ce flate.CorruptInputError
+	return errors.As(err, &ce) || err == io.ErrUnexpectedEOF
+}
+
 // readEnded records why reading stopped: a close frame from the peer, a
 // limit gorilla enforced, a protocol error gorilla answered, a missed pong,
 // or a dropped connection.
 func (s *Session) readEnded(err error) {
 	var ce *websocket.CloseError
 	var ne net.Error
+	var fv *frameViolation
 	switch {
 	case errors.As(err, &ce):
 		// onPeerClose recorded it.
+	case errors.As(err, &fv):
+		// The frame inspector stopped a frame gorilla would have accepted:
+		// fail the connection as gorilla does for the violations it sees.
+		s.recordSent(CloseProtocolError, fv.reason)
+		s.conn.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(CloseProtocolError, fv.reason),
+			time.Now().Add(s.cfg().WriteTimeout))
 	case errors.Is(err, websocket.ErrReadLimit):
 		s.recordSent(CloseTooBig, "message too big")
 	case errors.As(err, &ne) && ne.Timeout():
@@ -175,16 +198,17 @@ func (s *Session) onPeerClose(code int, reason string) error {
 	echo := s.sentClose == nil
 	if echo {
 		s.sentClose = &CloseError{Code: code}
+		s.peerFirst = true
 	}
 	s.state = stateClosing
 	s.dropQueueLocked()
 	s.mu.Unlock()
-	if echo {
-		// RFC 6455 5.5.1: reply with a close frame echoing the status code.
-		// If our own close frame is already out, flushConn refuses a second.
-		s.conn.WriteControl(websocket.CloseMessage,
-			websocket.FormatCloseMessage(code, ""), time.Now().Add(s.cfg().WriteTimeout))
-	}
+	// RFC 6455 5.5.1: reply with a close frame echoing the status code. If
+	// our own close frame is already out, flushConn refuses a second; if it
+	// was still queued, dropQueueLocked has just discarded it, so the reply
+	// is sent even when we had started closing.
+	s.conn.WriteControl(websocket.CloseMessage,
+		websocket.FormatCloseMessage(code, ""), time.Now().Add(s.cfg().WriteTimeout))
 	return nil
 }
 
@@ -208,8 +232,12 @@ func (s *Session) end() {
 		writer = s.writerDone
 	}
 	switch {
-	case s.gotClose != nil:
+	case s.gotClose != nil && s.peerFirst:
 		s.endErr = s.gotClose
+	case s.gotClose != nil:
+		// We started the handshake and the peer answered (usually echoing
+		// only the code): report why we closed.
+		s.endErr = s.sentClose
 	case s.sentClose != nil:
 		s.endErr = s.sentClose
 		s.forced = true

@@ -61,8 +61,10 @@ type Session struct {
 	space      chan struct{} // closed when the writer takes a batch; Block waiters
 	sentClose  *CloseError   // what we sent, once queued
 	gotClose   *CloseError   // what the peer sent
+	peerFirst  bool          // the peer's close frame came before we sent or queued ours
 	endErr     *CloseError   // how the session ended, once ended
 	forced     bool          // the TCP connection was closed without a completed close handshake
+	pongSince  int64         // payload of the oldest unanswered ping while a pong deadline is set, else 0
 	pingTimer  *time.Timer
 	idleTimer  *time.Timer
 	closeTimer *time.Timer

@@ -1,0 +1,180 @@
+package hub
+
+import "encoding/binary"
+
+// frameInspector follows the frame boundaries of the bytes a client sends
+// and fails the connection on the violations gorilla/websocket v1.5.3 lets
+// through. It sees every byte flushConn.Read returns, before gorilla does,
+// but looks only at frame headers: payloads are skipped by counting, never
+// copied or unmasked.
+//
+// It refuses, with close 1002:
+//   - RSV1 on a control frame or a continuation frame (RFC 7692 section 6.1:
+//     only the first frame of a compressed message carries it; gorilla
+//     accepts both once compression is negotiated);
+//   - a close frame whose payload is one byte long (RFC 6455 section 5.5.1:
+//     the body is empty or starts with a two-byte code; gorilla reads it as
+//     "no status" and answers with an empty close);
+//   - a 64-bit payload length with its most significant bit set (RFC 6455
+//     section 5.2; gorilla reports it as a read-limit error).
+//
+// The inspector is used by the session's reader goroutine only.
+type frameInspector struct {
+	remaining uint64 // payload bytes of the current frame still to pass
+	length    uint64 // payload length being assembled from the header
+	have      uint8  // header bytes seen of the current frame
+	lenEnd    uint8  // header offset where the length ends: 2, 4 or 10
+	need      uint8  // header length: lenEnd, plus 4 if masked
+	isClose   bool   // the current frame is a close frame
+	err       error  // the violation found, returned by every later Read
+}
+
+// frameViolation is the error flushConn.Read returns when the inspector
+// finds a violation; the reader closes the session with CloseProtocolError
+// and the reason.
+type frameViolation struct{ reason string }
+
+func (e *frameViolation) Error() string { return "hub: protocol violation: " + e.reason }
+
+// The violations, allocated once: they carry no per-connection state.
+var (
+	errRSV1Control      = &frameViolation{"RSV1 set on a control frame"}
+	errRSV1Continuation = &frameViolation{"RSV1 set on a continuation frame"}
+	errCloseOneByte     = &frameViolation{"close frame with a 1-byte payload"}
+	errLengthMSB        = &frameViolation{"payload length has its most significant bit set"}
+)
+
+const (
+	rsv1Bit  = 0x40
+	maskBit  = 0x80
+	opCont   = 0x0
+	opClose  = 0x8
+	opCtlBit = 0x8 // opcodes 8-15 are control frames
+)
+
+// scan inspects p, the next bytes of the stream. It returns how many bytes
+// of p may be passed on: all of them, or, on a violation, those before the
+// offending frame, with the violation.
+func (fi *frameInspector) scan(p []byte) (int, error) {
+	if fi.err != nil {
+		return 0, fi.err
+	}
+	i := 0
+	start := 0 // where the current frame's header began in p (0 if earlier)
+	for i < len(p) {
+		if fi.remaining > 0 {
+			left := uint64(len(p) - i)
+			if left <= fi.remaining {
+				fi.remaining -= left
+				return len(p), nil
+			}
+			i += int(fi.remaining)
+			fi.remaining = 0
+			continue
+		}
+		if fi.have == 0 && len(p)-i >= maxHeader {
+			// Fast path: the whole header is in p.
+			n, length, err := headerAt(p[i:])
+			if err != nil {
+				return fi.fail(i, err)
+			}
+			i += n
+			fi.remaining = length
+			continue
+		}
+		// A header split across reads: one byte at a time.
+		b := p[i]
+		switch fi.have {
+		case 0:
+			start = i
+			if err := checkFirstByte(b); err != nil {
+				return fi.fail(start, err)
+			}
+			fi.isClose = b&0xF == opClose
+		case 1:
+			n := b &^ maskBit
+			if fi.isClose && n == 1 {
+				return fi.fail(start, errCloseOneByte)
+			}
+			fi.length = 0
+			switch n {
+			case 126:
+				fi.lenEnd = 4
+			case 127:
+				fi.lenEnd = 10
+			default:
+				fi.lenEnd = 2
+				fi.length = uint64(n)
+			}
+			fi.need = fi.lenEnd
+			if b&maskBit != 0 {
+				fi.need += 4
+			}
+		default:
+			if fi.have < fi.lenEnd { // an extended length byte
+				if fi.have == 2 && fi.lenEnd == 10 && b&0x80 != 0 {
+					return fi.fail(start, errLengthMSB)
+				}
+				fi.length = fi.length<<8 | uint64(b)
+			}
+		}
+		fi.have++
+		i++
+		if fi.have >= 2 && fi.have == fi.need {
+			fi.remaining = fi.length
+			fi.have = 0
+		}
+	}
+	return len(p), nil
+}
+
+// maxHeader is the longest frame header: 2 bytes, a 64-bit length and a
+// masking key.
+const maxHeader = 14
+
+// headerAt checks the whole frame header at the start of p (at least
+// maxHeader bytes) and returns its length and the payload length.
+func headerAt(p []byte) (n int, length uint64, err error) {
+	if err := checkFirstByte(p[0]); err != nil {
+		return 0, 0, err
+	}
+	l7 := p[1] &^ maskBit
+	if p[0]&0xF == opClose && l7 == 1 {
+		return 0, 0, errCloseOneByte
+	}
+	switch l7 {
+	case 126:
+		n, length = 4, uint64(binary.BigEndian.Uint16(p[2:]))
+	case 127:
+		n, length = 10, binary.BigEndian.Uint64(p[2:])
+		if length>>63 != 0 {
+			return 0, 0, errLengthMSB
+		}
+	default:
+		n, length = 2, uint64(l7)
+	}
+	if p[1]&maskBit != 0 {
+		n += 4
+	}
+	return n, length, nil
+}
+
+// checkFirstByte applies RFC 7692 section 6.1 to a frame's first byte: RSV1
+// only on the first frame of a data message.
+func checkFirstByte(b byte) error {
+	if b&rsv1Bit == 0 {
+		return nil
+	}
+	switch op := b & 0xF; {
+	case op&opCtlBit != 0:
+		return errRSV1Control
+	case op == opCont:
+		return errRSV1Continuation
+	}
+	return nil
+}
+
+func (fi *frameInspector) fail(at int, err error) (int, error) {
+	fi.err = err
+	return at, err
+}

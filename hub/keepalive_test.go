@@ -1,0 +1,142 @@
+package hub
+
+import (
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+func TestPongTimeout(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name       string
+		ping, pong time.Duration
+	}{
+		{"pong timeout shorter than interval", 50 * time.Millisecond, 40 * time.Millisecond},
+		{"pong timeout longer than interval", 20 * time.Millisecond, 150 * time.Millisecond},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			th := newTestHub(t, Config{PingInterval: tc.ping, PongTimeout: tc.pong})
+			pinged := make(chan struct{}, 1)
+			c, s := th.dial(t)
+			c.SetPingHandler(func(string) error { // never answers
+				select {
+				case pinged <- struct{}{}:
+				default:
+				}
+				return nil
+			})
+			code, reason := awaitClose(t, c) // the close frame may or may not arrive
+			ev := th.awaitEnd(t, s)
+			if ev.code != CloseGoingAway || ev.reason != "pong timeout" {
+				t.Fatalf("OnClose %d %q, want %d \"pong timeout\" (client saw %d %q)", ev.code, ev.reason, CloseGoingAway, code, reason)
+			}
+			if len(pinged) == 0 {
+				// The deadline runs from when the ping is queued; on a
+				// loaded machine it can pass before the ping is written.
+				t.Log("the session timed out before its ping reached the client")
+			}
+			if code != -1 && code != CloseGoingAway {
+				t.Fatalf("client saw close %d %q", code, reason)
+			}
+		})
+	}
+}
+
+func TestRTT(t *testing.T) {
+	t.Parallel()
+	th := newTestHub(t, Config{PingInterval: 30 * time.Millisecond})
+	rtt := make(chan time.Duration, 1)
+	th.OnMessage(func(s *Session, _ Message) { rtt <- s.RTT() })
+	c, s := th.dial(t)
+	if s.RTT() != 0 {
+		t.Fatalf("RTT before any ping = %v", s.RTT())
+	}
+	ponged := make(chan struct{}, 1)
+	c.SetPingHandler(func(data string) error {
+		err := c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(waitFor))
+		select {
+		case ponged <- struct{}{}:
+		default:
+		}
+		return err
+	})
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		for {
+			if _, _, err := c.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	select {
+	case <-ponged:
+	case <-time.After(waitFor):
+		t.Fatal("never pinged")
+	}
+	// The server reads the pong before this message, so OnMessage sees the RTT.
+	if err := c.WriteMessage(websocket.TextMessage, []byte("after the pong")); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-rtt; got <= 0 {
+		t.Fatalf("RTT after an answered ping = %v", got)
+	}
+	c.Close()
+	<-readerDone
+	if ev := th.awaitEnd(t, s); ev.code != CloseAbnormal {
+		t.Fatalf("OnClose %+v", ev)
+	}
+}
+
+func TestIdleTimeout(t *testing.T) {
+	t.Parallel()
+	th := newTestHub(t, Config{PingInterval: -1, IdleTimeout: 300 * time.Millisecond})
+	th.OnMessage(func(s *Session, m Message) { s.Send(m) })
+	chatty, cs := th.dial(t)
+	idle, is := th.dial(t)
+
+	stop := make(chan struct{})
+	chatDone := make(chan error, 1)
+	go func() { // send, await the echo, repeat: the chatty session is never idle
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				chatDone <- nil
+				return
+			default:
+			}
+			if err := chatty.WriteMessage(websocket.TextMessage, []byte("hi")); err != nil {
+				chatDone <- err
+				return
+			}
+			chatty.SetReadDeadline(time.Now().Add(waitFor))
+			if _, _, err := chatty.ReadMessage(); err != nil {
+				chatDone <- err
+				return
+			}
+		}
+	}()
+
+	code, reason := awaitClose(t, idle)
+	if code != CloseGoingAway || reason != "idle timeout" {
+		t.Errorf("idle client saw %d %q, want 1001 \"idle timeout\"", code, reason)
+	}
+	ev := th.awaitEnd(t, is)
+	if ev.code != CloseGoingAway || ev.reason != "idle timeout" {
+		t.Errorf("OnClose %d %q, want 1001 \"idle timeout\"", ev.code, ev.reason)
+	}
+	if isDone(cs.Done()) {
+		t.Error("the chatty session was closed too")
+	}
+	close(stop)
+	if err := <-chatDone; err != nil {
+		t.Fatalf("chatty client: %v", err)
+	}
+	if cs.Counters().MessagesReceived == 0 {
+		t.Fatal("chatty session received nothing")
+	}
+}
