@@ -611,14 +611,16 @@ func TestCloseHandshake(t *testing.T) {
 		if err := rc.expectEOF(); err != nil {
 			t.Fatal(err)
 		}
+		<-s.Done() // gone from the hub before the next case counts sessions
 	})
 	t.Run("limit-close-peer-answers", func(t *testing.T) {
 		rc := dialRaw(t, addr, "/echo")
-		awaitSession(t, sessions)
+		s := awaitSession(t, sessions)
 		rc.send(text(stars(1001)))
 		if err := closed(1009).run(rc); err != nil {
 			t.Fatal(err)
 		}
+		<-s.Done()
 	})
 	t.Run("peer-close-echoed", func(t *testing.T) {
 		rc := dialRaw(t, addr, "/echo")
