@@ -72,13 +72,11 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"log"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/wsgate/wsgate/examples/internal/demoauth"
 	"github.com/wsgate/wsgate/examples/internal/serve"
@@ -103,28 +101,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var common serve.Flags
 	common.Register(fs, "localhost:8080")
 	var cfg appConfig
-	fs.StringVar(&cfg.Secret, "jwt-secret", "", "HS256 `secret` of the tokens, at least 32 bytes (default $WSGATE_JWT_SECRET)")
+	var tokens demoauth.Flags
+	tokens.Register(fs)
 	fs.StringVar(&cfg.AllowedOrigin, "allowed-origin", "", "an extra allowed page `origin`, such as https://app.example.com (same-origin is always allowed)")
 	fs.BoolVar(&cfg.AllowQueryToken, "allow-query-token", false, "also accept the token as ?access_token= on /ws (it ends up in access logs)")
 	fs.Float64Var(&cfg.HandshakeRate, "handshake-rate", 5, "WebSocket handshakes per second per client IP, bursts of twice that (0: no limit)")
 	fs.IntVar(&cfg.MaxConnsPerIP, "max-conns-per-ip", 64, "open WebSocket sessions per client IP (0: no limit)")
 	fs.IntVar(&cfg.MaxConnsPerUser, "max-conns-per-user", 16, "open WebSocket sessions per token subject (0: no limit)")
-	mint := fs.String("mint-token", "", "print an HS256 token for this `subject` and exit")
-	ttl := fs.Duration("token-ttl", time.Hour, "lifetime of the token -mint-token prints")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if cfg.Secret == "" {
-		cfg.Secret = os.Getenv("WSGATE_JWT_SECRET")
+	if done, err := tokens.Resolve(stdout); done || err != nil {
+		return err
 	}
-	if *mint != "" {
-		tok, err := demoauth.Mint(cfg.Secret, *mint, *ttl)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(stdout, tok)
-		return nil
-	}
+	cfg.Secret = tokens.Secret
 	if err := common.Check(); err != nil {
 		return err
 	}

@@ -6,8 +6,11 @@ package demoauth
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -80,4 +83,36 @@ func Subject(ctx context.Context) string {
 		return tok.Subject
 	}
 	return ""
+}
+
+// Flags are the token flags the chi and Echo examples share: the HS256
+// secret and -mint-token.
+type Flags struct {
+	Secret string // from -jwt-secret, or $WSGATE_JWT_SECRET
+	mint   string
+	ttl    time.Duration
+}
+
+// Register defines -jwt-secret, -mint-token and -token-ttl on fs.
+func (f *Flags) Register(fs *flag.FlagSet) {
+	fs.StringVar(&f.Secret, "jwt-secret", "", "HS256 `secret` of the tokens, at least 32 bytes (default $WSGATE_JWT_SECRET)")
+	fs.StringVar(&f.mint, "mint-token", "", "print an HS256 token for this `subject` and exit")
+	fs.DurationVar(&f.ttl, "token-ttl", time.Hour, "lifetime of the token -mint-token prints")
+}
+
+// Resolve fills Secret from the environment when the flag was not given
+// and, when -mint-token was, prints a token to w and reports done.
+func (f *Flags) Resolve(w io.Writer) (done bool, err error) {
+	if f.Secret == "" {
+		f.Secret = os.Getenv("WSGATE_JWT_SECRET")
+	}
+	if f.mint == "" {
+		return false, nil
+	}
+	tok, err := Mint(f.Secret, f.mint, f.ttl)
+	if err != nil {
+		return true, err
+	}
+	_, err = fmt.Fprintln(w, tok)
+	return true, err
 }
