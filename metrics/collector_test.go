@@ -211,7 +211,11 @@ func TestValuesMove(t *testing.T) {
 			t.Fatalf("echo %q", got)
 		}
 	}
-	fams = scrape(t, reg)
+	// The hub counts a message as sent once its flush returns, which can be
+	// just after the client has read it.
+	fams = await(t, reg, "both echoes counted as sent", func(f map[string]*dto.MetricFamily) bool {
+		return value(f, "wsgate_messages_total", "direction", "out") == 2
+	})
 	checks := []struct {
 		name   string
 		labels []string
