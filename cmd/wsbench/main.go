@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// options are the command-line flags.
+type options struct {
+	mode    string
+	impl    string
+	addr    string
+	conns   int
+	dialers int
+	timeout time.Duration
+}
+
+var errUsage = errors.New("wsbench: bad usage")
+
+func parse(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("wsbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.mode, "mode", "", "server, client or measure")
+	fs.StringVar(&o.impl, "impl", "wsgate", "server implementation: wsgate or gorilla (server and measure modes)")
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "address to listen on (server) or dial (client); loopback only")
+	fs.IntVar(&o.conns, "conns", 1000, "connections to open (client and measure modes)")
+	fs.IntVar(&o.dialers, "dialers", 32, "connections dialed at once (client mode)")
+	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "exit after this long whatever happens")
+	if err := fs.Parse(args); err != nil {
+		return o, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	switch {
+	case o.mode != "server" && o.mode != "client" && o.mode != "measure":
+		return o, fmt.Errorf("%w: -mode must be server, client or measure", errUsage)
+	case o.impl != "wsgate" && o.impl != "gorilla":
+		return o, fmt.Errorf("%w: -impl must be wsgate or gorilla", errUsage)
+	case o.conns < 1:
+		return o, fmt.Errorf("%w: -conns must be positive", errUsage)
+	case o.dialers < 1:
+		return o, fmt.Errorf("%w: -dialers must be positive", errUsage)
+	case o.timeout <= 0:
+		return o, fmt.Errorf("%w: -timeout must be positive", errUsage)
+	}
+	if err := checkLoopback(o.addr); err != nil {
+		return o, fmt.Errorf("%w: -addr: %v", errUsage, err)
+	}
+	return o, nil
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	o, err := parse(args, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+	defer cancel()
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch o.mode {
+	case "server":
+		err = runServer(ctx, o, stdin, stdout)
+	case "client":
+		err = runClient(ctx, o, stdin, stdout)
+	case "measure":
+		err = runMeasure(ctx, o, stdout, stderr)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "wsbench:", err)
+		return 1
+	}
+	return 0
+}

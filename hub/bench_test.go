@@ -1,0 +1,567 @@
+package hub_test
+
+// Benchmarks of the hub against a baseline: the hub of gorilla/websocket's
+// examples/chat, rewritten below. Both serve real loopback connections; the
+// clients are real gorilla/websocket clients in a child process (the
+// wsbench command, built by the benchmark), so that this process holds only
+// the server's file descriptors, allocations and CPU time. See BENCHMARKS.md
+// at the repository root for the commands and results.
+//
+// Nothing here runs without -bench.
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/wsgate/wsgate/hub"
+)
+
+const (
+	// benchPayload is the size of every broadcast message.
+	benchPayload = 64
+	// benchWindow is how far the publisher may run ahead of the slowest
+	// client: it publishes in a tight loop and, after every benchWindow
+	// messages, waits until every client has what it published one window
+	// earlier. At most 2*benchWindow messages are then queued per session,
+	// within both implementations' default queue of 256, so a client that
+	// keeps up never loses a message.
+	benchWindow = 100
+	// benchIdleSessions is the session count of the memory benchmark.
+	benchIdleSessions = 10000
+)
+
+var benchImpls = []string{"wsgate", "gorilla"}
+
+// BenchmarkBroadcast broadcasts one 64-byte text message per iteration to
+// every session and reports, per message delivered to a client:
+//
+//	deliveries/s        messages received by clients / elapsed time
+//	writes/delivery     Write calls on the server's sockets (≈ write syscalls)
+//	allocs/delivery     heap allocations in the server process
+//	B/delivery          bytes allocated in the server process
+//	server-ns/delivery  CPU time (user+system) of the server process
+//	client-ns/delivery  CPU time of the client process
+//
+// At the end of each run every client must have received every message.
+func BenchmarkBroadcast(b *testing.B) {
+	bin := benchBuildWsbench(b)
+	for _, impl := range benchImpls {
+		b.Run(impl, func(b *testing.B) {
+			for _, n := range []int{1000, 10000} {
+				// gorilla's chat example waits 60s for a pong; so does wsgate
+				// here. With its default 10s, a ping queued behind a session's
+				// backlog can miss its pong at 10,000 sessions.
+				srv := benchStartServer(b, impl, hub.Config{PongTimeout: 60 * time.Second}, true)
+				cl := benchDial(b, bin, srv.addr, n)
+				benchAwaitSessions(b, srv, n)
+				var sent int64 // cumulative over the framework's runs
+				b.Run(strconv.Itoa(n), func(b *testing.B) { benchBroadcast(b, srv, cl, n, &sent) })
+				cl.close(b)
+				srv.stop()
+			}
+		})
+	}
+}
+
+func benchBroadcast(b *testing.B, srv *benchServer, cl *benchClients, n int, sent *int64) {
+	payload := []byte(strings.Repeat("m", benchPayload))
+	var ms0, ms1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	writes0, cpu0, ccpu0 := srv.writes.Load(), benchCPU(), cl.cpu(b)
+	first := *sent
+
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		srv.broadcast(payload)
+		*sent++
+		if (*sent-first)%benchWindow == 0 && *sent-first > benchWindow {
+			cl.wait(b, *sent-benchWindow)
+		}
+	}
+	cl.wait(b, *sent)
+	elapsed := time.Since(start)
+	b.StopTimer()
+
+	cpu1, ccpu1 := benchCPU(), cl.cpu(b)
+	runtime.ReadMemStats(&ms1)
+	cl.check(b, *sent)
+	d := float64(b.N) * float64(n)
+	b.ReportMetric(d/elapsed.Seconds(), "deliveries/s")
+	b.ReportMetric(float64(srv.writes.Load()-writes0)/d, "writes/delivery")
+	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/d, "allocs/delivery")
+	b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/d, "B/delivery")
+	b.ReportMetric(float64(cpu1-cpu0)/d, "server-ns/delivery")
+	b.ReportMetric(float64(ccpu1-ccpu0)/d, "client-ns/delivery")
+}
+
+// BenchmarkIdleSessions opens 10,000 idle sessions and reports the server's
+// memory per session, two ways:
+//
+//	heap+stack-B/session  (HeapInuse+StackInuse) growth of this process,
+//	                      after GC, with the clients in a child process
+//	rss-B/session         VmRSS growth of a wsbench server process, as is
+//	rss-gc-B/session      the same after a GC that returns free memory
+//
+// One iteration does all the work; run it with -benchtime=1x.
+func BenchmarkIdleSessions(b *testing.B) {
+	bin := benchBuildWsbench(b)
+	n := benchIdleSessions
+	for _, impl := range benchImpls {
+		b.Run(impl, func(b *testing.B) {
+			b.Run(strconv.Itoa(n), func(b *testing.B) {
+				var ms0, ms1 runtime.MemStats
+				benchSettle()
+				runtime.ReadMemStats(&ms0)
+				g0 := runtime.NumGoroutine()
+				srv := benchStartServer(b, impl, hub.Config{}, false)
+				cl := benchDial(b, bin, srv.addr, n)
+				benchAwaitSessions(b, srv, n)
+				benchSettle()
+				runtime.ReadMemStats(&ms1)
+				g1 := runtime.NumGoroutine()
+				cl.close(b)
+				srv.stop()
+
+				f := benchMeasureRSS(b, bin, impl, n)
+				per := func(after, before uint64) float64 { return (float64(after) - float64(before)) / float64(n) }
+				b.ReportMetric(0, "ns/op")
+				b.ReportMetric(per(ms1.HeapInuse+ms1.StackInuse, ms0.HeapInuse+ms0.StackInuse), "heap+stack-B/session")
+				b.ReportMetric(per(ms1.HeapInuse, ms0.HeapInuse), "heap-B/session")
+				b.ReportMetric(per(ms1.StackInuse, ms0.StackInuse), "stack-B/session")
+				b.ReportMetric(float64(g1-g0)/float64(n), "goroutines/session")
+				b.ReportMetric(f["rss_per_conn"], "rss-B/session")
+				b.ReportMetric(f["rss_gc_per_conn"], "rss-gc-B/session")
+			})
+		})
+	}
+}
+
+// benchSettle collects garbage until the heap stops shrinking much.
+func benchSettle() {
+	runtime.GC()
+	runtime.GC()
+}
+
+func benchCPU() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// benchBuildWsbench builds the wsbench command into a temporary directory.
+func benchBuildWsbench(b *testing.B) string {
+	b.Helper()
+	gocmd, err := exec.LookPath("go")
+	if err != nil {
+		gocmd = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	bin := filepath.Join(b.TempDir(), "wsbench")
+	out, err := exec.Command(gocmd, "build", "-o", bin, "github.com/wsgate/wsgate/cmd/wsbench").CombinedOutput()
+	if err != nil {
+		b.Fatalf("building wsbench: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// benchMeasureRSS runs wsbench -mode measure and returns its result fields.
+func benchMeasureRSS(b *testing.B, bin, impl string, n int) map[string]float64 {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "-mode", "measure", "-impl", impl,
+		"-conns", strconv.Itoa(n), "-timeout", "3m").CombinedOutput()
+	if err != nil {
+		b.Fatalf("wsbench -mode measure: %v\n%s", err, out)
+	}
+	f := make(map[string]float64)
+	for _, line := range strings.Split(string(out), "\n") {
+		if !strings.HasPrefix(line, "result ") {
+			continue
+		}
+		for _, kv := range strings.Fields(line)[1:] {
+			k, v, _ := strings.Cut(kv, "=")
+			if x, err := strconv.ParseFloat(v, 64); err == nil {
+				f[k] = x
+			}
+		}
+		return f
+	}
+	b.Fatalf("wsbench -mode measure printed no result:\n%s", out)
+	return nil
+}
+
+// benchServer is one implementation serving upgrades on loopback.
+type benchServer struct {
+	addr      string
+	writes    atomic.Int64 // Write calls on accepted connections
+	broadcast func(payload []byte)
+	sessions  func() int
+	stop      func()
+}
+
+// benchStartServer starts impl on 127.0.0.1 (wsgate with cfg); with count,
+// the listener counts every Write on the connections it accepts.
+func benchStartServer(b *testing.B, impl string, cfg hub.Config, count bool) *benchServer {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := &benchServer{addr: ln.Addr().String()}
+	if count {
+		ln = &benchCountingListener{Listener: ln, writes: &s.writes}
+	}
+	var handler http.Handler
+	var shutdown func()
+	switch impl {
+	case "wsgate":
+		h, err := hub.New(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h.Accept(w, r, hub.AcceptOptions{OriginChecked: true})
+		})
+		s.broadcast = func(p []byte) { h.Broadcast(hub.Message{Type: hub.TextMessage, Data: p}) }
+		s.sessions = func() int { return h.Stats().Active }
+		shutdown = func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			h.Shutdown(ctx)
+		}
+	case "gorilla":
+		h := benchNewChatHub()
+		handler = h
+		s.broadcast = h.publish
+		s.sessions = func() int { return int(h.count.Load()) }
+		shutdown = h.shutdown
+	default:
+		b.Fatalf("unknown implementation %q", impl)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		srv.Serve(ln)
+	}()
+	s.stop = func() {
+		srv.Close()
+		<-served
+		shutdown()
+	}
+	return s
+}
+
+// benchAwaitSessions waits until the server has attached n sessions. The
+// clients' "ready" means every handshake completed on their side; the server
+// may still be registering the last few.
+func benchAwaitSessions(b *testing.B, s *benchServer, n int) {
+	b.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for s.sessions() < n {
+		if time.Now().After(deadline) {
+			b.Fatalf("server has %d of %d sessions", s.sessions(), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+type benchCountingListener struct {
+	net.Listener
+	writes *atomic.Int64
+}
+
+func (l *benchCountingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &benchCountingConn{Conn: c, writes: l.writes}, nil
+}
+
+type benchCountingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c *benchCountingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// benchClients drives a wsbench client process.
+type benchClients struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Scanner
+	n   int
+}
+
+// benchDial starts a wsbench client process holding n connections to addr.
+func benchDial(b *testing.B, bin, addr string, n int) *benchClients {
+	b.Helper()
+	cmd := exec.Command(bin, "-mode", "client", "-addr", addr, "-conns", strconv.Itoa(n), "-timeout", "20m")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	cmd.WaitDelay = 5 * time.Second
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	c := &benchClients{cmd: cmd, in: in, out: bufio.NewScanner(out), n: n}
+	if !c.out.Scan() {
+		c.in.Close()
+		cmd.Wait()
+		b.Fatalf("wsbench client did not get ready: %s", stderr.String())
+	}
+	if line := c.out.Text(); line != "ready "+strconv.Itoa(n) {
+		b.Fatalf("wsbench client: %q", line)
+	}
+	return c
+}
+
+// ask sends one command and returns the answer line.
+func (c *benchClients) ask(b *testing.B, cmd string) string {
+	b.Helper()
+	if _, err := fmt.Fprintln(c.in, cmd); err != nil {
+		b.Fatalf("wsbench client: %v", err)
+	}
+	if !c.out.Scan() {
+		b.Fatalf("wsbench client exited: %v", c.out.Err())
+	}
+	return c.out.Text()
+}
+
+// wait returns once every client has received t messages.
+func (c *benchClients) wait(b *testing.B, t int64) {
+	b.Helper()
+	if line := c.ask(b, "wait "+strconv.FormatInt(t, 10)); line != "ok "+strconv.FormatInt(t, 10) {
+		b.Fatalf("waiting for %d messages per client: %s", t, line)
+	}
+}
+
+// cpu returns the client process's CPU time in nanoseconds.
+func (c *benchClients) cpu(b *testing.B) int64 {
+	b.Helper()
+	line := c.ask(b, "cpu")
+	ns, err := strconv.ParseInt(strings.TrimPrefix(line, "cpu ns="), 10, 64)
+	if err != nil {
+		b.Fatalf("wsbench client: %q", line)
+	}
+	return ns
+}
+
+// check fails the benchmark unless every client received exactly want
+// messages and none lost its connection.
+func (c *benchClients) check(b *testing.B, want int64) {
+	b.Helper()
+	got := c.ask(b, "count")
+	exp := fmt.Sprintf("count total=%d min=%d max=%d closed=0", want*int64(c.n), want, want)
+	if got != exp {
+		b.Fatalf("clients got %s, want %s", got, exp)
+	}
+}
+
+// close ends the client process and its connections.
+func (c *benchClients) close(b *testing.B) {
+	b.Helper()
+	fmt.Fprintln(c.in, "quit")
+	c.in.Close()
+	if err := c.cmd.Wait(); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			b.Errorf("wsbench client: %v", err)
+		}
+	}
+}
+
+// The baseline: the hub of gorilla/websocket's examples/chat, written out
+// here. One hub goroutine owns the client set and is fed through register,
+// unregister and broadcast channels; each client has a reader goroutine, a
+// writer goroutine and a channel of 256 messages, and the writer makes one
+// WriteMessage (one write system call) per message. A client whose channel
+// is full is dropped. Beyond the example, it counts its clients and can be
+// stopped, so that the benchmark leaks no goroutine.
+type benchChatHub struct {
+	upgrader   websocket.Upgrader
+	clients    map[*benchChatClient]bool // owned by run
+	broadcast  chan []byte
+	register   chan *benchChatClient
+	unregister chan *benchChatClient
+	quit       chan struct{}
+	stopped    chan struct{}
+	count      atomic.Int64
+	pumps      sync.WaitGroup
+}
+
+type benchChatClient struct {
+	hub  *benchChatHub
+	conn *websocket.Conn
+	send chan []byte
+}
+
+const (
+	benchChatWriteWait  = 10 * time.Second
+	benchChatPongWait   = 60 * time.Second
+	benchChatPingPeriod = benchChatPongWait * 9 / 10
+	benchChatMaxMessage = 512
+)
+
+func benchNewChatHub() *benchChatHub {
+	h := &benchChatHub{
+		upgrader:   websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 1024},
+		clients:    make(map[*benchChatClient]bool),
+		broadcast:  make(chan []byte),
+		register:   make(chan *benchChatClient),
+		unregister: make(chan *benchChatClient),
+		quit:       make(chan struct{}),
+		stopped:    make(chan struct{}),
+	}
+	go h.run()
+	return h
+}
+
+func (h *benchChatHub) run() {
+	defer close(h.stopped)
+	for {
+		select {
+		case c := <-h.register:
+			h.clients[c] = true
+			h.count.Add(1)
+		case c := <-h.unregister:
+			h.remove(c)
+		case m := <-h.broadcast:
+			for c := range h.clients {
+				select {
+				case c.send <- m:
+				default:
+					h.remove(c)
+				}
+			}
+		case <-h.quit:
+			for c := range h.clients {
+				h.remove(c)
+			}
+			return
+		}
+	}
+}
+
+func (h *benchChatHub) remove(c *benchChatClient) {
+	if h.clients[c] {
+		delete(h.clients, c)
+		close(c.send)
+		h.count.Add(-1)
+	}
+}
+
+func (h *benchChatHub) publish(p []byte) {
+	select {
+	case h.broadcast <- p:
+	case <-h.quit:
+	}
+}
+
+// shutdown drops every client and waits for every goroutine of the hub.
+func (h *benchChatHub) shutdown() {
+	close(h.quit)
+	<-h.stopped
+	h.pumps.Wait()
+}
+
+func (h *benchChatHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	conn, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	c := &benchChatClient{hub: h, conn: conn, send: make(chan []byte, 256)}
+	select {
+	case h.register <- c:
+	case <-h.quit:
+		conn.Close()
+		return
+	}
+	h.pumps.Add(2)
+	go c.writePump()
+	go c.readPump()
+}
+
+func (c *benchChatClient) readPump() {
+	defer func() {
+		select {
+		case c.hub.unregister <- c:
+		case <-c.hub.quit:
+		}
+		c.conn.Close()
+		c.hub.pumps.Done()
+	}()
+	c.conn.SetReadLimit(benchChatMaxMessage)
+	c.conn.SetReadDeadline(time.Now().Add(benchChatPongWait))
+	c.conn.SetPongHandler(func(string) error {
+		c.conn.SetReadDeadline(time.Now().Add(benchChatPongWait))
+		return nil
+	})
+	for {
+		_, message, err := c.conn.ReadMessage()
+		if err != nil {
+			return
+		}
+		c.hub.publish(message)
+	}
+}
+
+func (c *benchChatClient) writePump() {
+	ticker := time.NewTicker(benchChatPingPeriod)
+	defer func() {
+		ticker.Stop()
+		c.conn.Close()
+		c.hub.pumps.Done()
+	}()
+	for {
+		select {
+		case message, ok := <-c.send:
+			c.conn.SetWriteDeadline(time.Now().Add(benchChatWriteWait))
+			if !ok {
+				c.conn.WriteMessage(websocket.CloseMessage, []byte{})
+				return
+			}
+			if err := c.conn.WriteMessage(websocket.TextMessage, message); err != nil {
+				return
+			}
+		case <-ticker.C:
+			c.conn.SetWriteDeadline(time.Now().Add(benchChatWriteWait))
+			if err := c.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
+				return
+			}
+		}
+	}
+}
