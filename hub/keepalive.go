@@ -49,26 +49,35 @@ func (s *Session) startKeepAlive() {
 	}
 }
 
-// ping queues a ping carrying the hub's monotonic clock, so the pong tells
-// the round trip, and gives the peer PongTimeout to answer. While a ping is
-// unanswered, later pings do not push the deadline back: otherwise, with
-// PongTimeout >= PingInterval, a silent peer would never time out.
+// ping queues a ping. Its payload, the hub's monotonic clock, is filled in
+// by the writer when the ping goes out (stampPing), so neither the round
+// trip nor the pong deadline counts the time the ping waited behind queued
+// messages.
 func (s *Session) ping() {
-	now := s.hub.monotonic()
-	payload := binary.BigEndian.AppendUint64(make([]byte, 0, 8), uint64(now))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state != stateOpen {
 		return
 	}
+	s.queue = append(s.queue, &outbound{typ: websocket.PingMessage, data: make([]byte, 8)})
+	s.startWriterLocked()
+	s.pingTimer.Reset(s.ka.ping)
+}
+
+// stampPing writes the send time into a ping about to be written and gives
+// the peer PongTimeout to answer. While a ping is unanswered, later pings do
+// not push the deadline back: otherwise, with PongTimeout >= PingInterval,
+// a silent peer would never time out. It runs on the writer.
+func (s *Session) stampPing(payload []byte) {
+	now := s.hub.monotonic()
+	binary.BigEndian.PutUint64(payload, uint64(now))
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.lastPing.Store(now)
 	if s.ka.pong > 0 && s.pongSince == 0 {
 		s.pongSince = now
 		s.fc.Conn.SetReadDeadline(time.Now().Add(s.ka.pong))
 	}
-	s.queue = append(s.queue, &outbound{typ: websocket.PingMessage, data: payload})
-	s.startWriterLocked()
-	s.pingTimer.Reset(s.ka.ping)
 }
 
 // onPong records the round trip and lifts the pong deadline when the pong
