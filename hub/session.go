@@ -29,7 +29,8 @@ type Session struct {
 	hub         *Hub
 	conn        *websocket.Conn
 	fc          *flushConn
-	req         *http.Request
+	header      http.Header // of the upgrade request; kept instead of the whole request
+	url         *url.URL
 	remote      netip.AddrPort
 	compress    bool
 	connectedAt time.Time
@@ -109,16 +110,16 @@ func (s *Session) Subprotocol() string { return s.conn.Subprotocol() }
 func (s *Session) Compressed() bool { return s.compress }
 
 // Header returns a copy of the upgrade request's headers.
-func (s *Session) Header() http.Header { return s.req.Header.Clone() }
+func (s *Session) Header() http.Header { return s.header.Clone() }
 
 // Cookies returns the upgrade request's cookies.
-func (s *Session) Cookies() []*http.Cookie { return s.req.Cookies() }
+func (s *Session) Cookies() []*http.Cookie { return (&http.Request{Header: s.header}).Cookies() }
 
 // Origin returns the upgrade request's Origin header.
-func (s *Session) Origin() string { return s.req.Header.Get("Origin") }
+func (s *Session) Origin() string { return s.header.Get("Origin") }
 
 // URL returns a copy of the upgrade request's URL.
-func (s *Session) URL() *url.URL { u := *s.req.URL; return &u }
+func (s *Session) URL() *url.URL { u := *s.url; return &u }
 
 // Counters is a snapshot of a session's traffic. Sent counts what was
 // written to the socket; Dropped counts messages routed to the session that
