@@ -60,10 +60,11 @@ func (h *Hub) Accept(w http.ResponseWriter, r *http.Request, opts AcceptOptions)
 	if err := h.reserve(); err != nil {
 		return nil, err
 	}
-	hj := &hijacker{ResponseWriter: w, writeTimeout: h.cfg.WriteTimeout}
+	hj := &hijacker{ResponseWriter: w, writeTimeout: h.cfg.WriteTimeout, readBufferSize: h.cfg.ReadBufferSize}
 	up := websocket.Upgrader{
-		HandshakeTimeout:  h.cfg.HandshakeTimeout,
-		ReadBufferSize:    h.cfg.ReadBufferSize,
+		HandshakeTimeout: h.cfg.HandshakeTimeout,
+		// Zero makes gorilla read through the bufio.Reader the hijacker
+		// returns, which the session then owns (see idle.go).
 		WriteBufferPool:   &h.writePool,
 		EnableCompression: h.cfg.Compression.Enabled,
 	}
@@ -79,6 +80,7 @@ func (h *Hub) Accept(w http.ResponseWriter, r *http.Request, opts AcceptOptions)
 		return nil, fmt.Errorf("hub: upgrade: %w", err)
 	}
 	s := h.newSession(conn, hj.fc, r, &opts)
+	s.initIdleWait(hj.br)
 	go s.run(opts.OnClose)
 	return s, nil
 }
@@ -89,8 +91,10 @@ func (h *Hub) Accept(w http.ResponseWriter, r *http.Request, opts AcceptOptions)
 // front of the route do not break the upgrade.
 type hijacker struct {
 	http.ResponseWriter
-	writeTimeout time.Duration
-	fc           *flushConn
+	writeTimeout   time.Duration
+	readBufferSize int
+	fc             *flushConn
+	br             *bufio.Reader // the session's read buffer, over fc
 }
 
 func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -99,7 +103,13 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	h.fc = &flushConn{Conn: c, writeTimeout: h.writeTimeout}
-	return h.fc, brw, nil
+	if brw.Reader.Buffered() > 0 {
+		// The client sent data before the handshake finished; gorilla
+		// refuses that when it sees the server's buffered bytes.
+		return h.fc, brw, nil
+	}
+	h.br = bufio.NewReaderSize(h.fc, h.readBufferSize)
+	return h.fc, bufio.NewReadWriter(h.br, brw.Writer), nil
 }
 
 // Unwrap lets http.ResponseController reach the wrapped writer.

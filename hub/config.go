@@ -138,8 +138,8 @@ type Config struct {
 	MaxRoomsPerSession  int
 	MaxTopicsPerSession int
 
-	// ReadBufferSize is the per-session read buffer in bytes. Zero means
-	// 1024. Larger messages are read straight from the socket.
+	// ReadBufferSize is the per-session read buffer in bytes, at least 512.
+	// Zero means 1024. Larger messages are read straight from the socket.
 	ReadBufferSize int
 
 	// Compression configures permessage-deflate; off by default.
@@ -233,8 +233,8 @@ func (c *Config) validate() error {
 		return bad("MaxRoomsPerSession", "must be positive")
 	case c.MaxTopicsPerSession < 1:
 		return bad("MaxTopicsPerSession", "must be positive")
-	case c.ReadBufferSize < 64:
-		return bad("ReadBufferSize", "must be at least 64 bytes")
+	case c.ReadBufferSize < 512:
+		return bad("ReadBufferSize", "must be at least 512 bytes")
 	case c.Compression.Level < LevelHuffmanOnly || c.Compression.Level > flate.BestCompression:
 		return bad("Compression.Level", "must be LevelHuffmanOnly, LevelNoCompression or 1 to 9")
 	case c.Compression.Threshold < 0:

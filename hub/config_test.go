@@ -29,7 +29,7 @@ func TestConfigValidation(t *testing.T) {
 		{"CloseTimeout", Config{CloseTimeout: -time.Second}},
 		{"MaxRoomsPerSession", Config{MaxRoomsPerSession: -1}},
 		{"MaxTopicsPerSession", Config{MaxTopicsPerSession: -1}},
-		{"ReadBufferSize", Config{ReadBufferSize: 63}},
+		{"ReadBufferSize", Config{ReadBufferSize: 511}},
 		{"Compression.Level", Config{Compression: Compression{Level: 10}}},
 		{"Compression.Level", Config{Compression: Compression{Level: LevelHuffmanOnly - 1}}},
 		{"Compression.Threshold", Config{Compression: Compression{Threshold: -1}}},

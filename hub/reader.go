@@ -48,6 +48,10 @@ func (s *Session) wait() {
 
 func (s *Session) readLoop() {
 	for {
+		if err := s.awaitReadable(); err != nil {
+			s.readEnded(err)
+			return
+		}
 		typ, r, err := s.conn.NextReader()
 		if err != nil {
 			s.readEnded(err)

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"bufio"
 	"context"
 	"net"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"net/url"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -38,6 +40,12 @@ type Session struct {
 	cancel      context.CancelFunc
 	limiter     InboundLimiter
 	ka          keepAlive
+
+	// The reader's shallow wait for data (idle.go); raw is nil when off.
+	br       *bufio.Reader
+	raw      syscall.RawConn
+	readable func(fd uintptr) bool
+	polled   bool
 
 	lastActivity atomic.Int64 // unix nanoseconds of the last data message received
 	rtt          atomic.Int64 // nanoseconds, last ping round trip
