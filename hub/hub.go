@@ -22,7 +22,8 @@ type Hub struct {
 	seq    atomic.Uint64
 	broker Broker
 
-	writePool sync.Pool // gorilla's buffers for compressed writes
+	writePool sync.Pool        // gorilla's buffers for compressed writes
+	slots     chan []*outbound // free list of queue slices (queue.go)
 
 	onConnect atomic.Pointer[func(*Session)]
 	onMessage atomic.Pointer[func(*Session, Message)]
@@ -61,6 +62,7 @@ func New(cfg Config) (*Hub, error) {
 		node:         cfg.NodeID,
 		epoch:        time.Now(),
 		byID:         make(map[string]*Session),
+		slots:        make(chan []*outbound, freeSlots),
 		shutdownDone: make(chan struct{}),
 	}
 	if h.node == "" {

@@ -124,8 +124,12 @@ func (s *Session) waitForSpaceLocked(o *outbound, n int) queueResult {
 }
 
 func (s *Session) pushLocked(o *outbound, n int) {
-	if s.queue == nil && s.spare != nil {
-		s.queue, s.spare = s.spare, nil
+	if s.queue == nil {
+		if s.spare != nil {
+			s.queue, s.spare = s.spare, nil
+		} else {
+			s.queue = s.hub.getSlots()
+		}
 	}
 	s.queue = append(s.queue, o)
 	s.queued += n
@@ -154,7 +158,11 @@ func (s *Session) writeLoop() {
 		s.mu.Lock()
 		batch := s.queue
 		if len(batch) == 0 || s.state == stateEnded {
-			s.queue, s.spare = nil, nil // an idle session keeps no queue memory
+			// An idle session keeps no queue memory; the slices go back to
+			// the hub for the next busy session.
+			s.hub.putSlots(s.queue)
+			s.hub.putSlots(s.spare)
+			s.queue, s.spare = nil, nil
 			s.writing = false
 			if s.writerDone != nil {
 				close(s.writerDone)
@@ -262,4 +270,33 @@ func (s *Session) fail() {
 	s.mu.Unlock()
 	s.cancel()
 	s.fc.Close()
+}
+
+// Queue slices are recycled through a bounded free list in the hub, so a
+// session that wakes up for a batch does not grow a new slice from nil.
+const (
+	freeSlots   = 1024 // slices kept by a hub
+	slotsCap    = 8    // capacity of a new slice
+	maxSlotsCap = 64   // larger slices are left to the garbage collector
+)
+
+func (h *Hub) getSlots() []*outbound {
+	select {
+	case sl := <-h.slots:
+		return sl
+	default:
+		return make([]*outbound, 0, slotsCap)
+	}
+}
+
+func (h *Hub) putSlots(sl []*outbound) {
+	if cap(sl) == 0 || cap(sl) > maxSlotsCap {
+		return
+	}
+	sl = sl[:cap(sl)]
+	clear(sl)
+	select {
+	case h.slots <- sl[:0]:
+	default:
+	}
 }
