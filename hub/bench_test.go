@@ -1,7 +1,7 @@
 package hub_test
 
 // Benchmarks of the hub against a baseline: the hub of gorilla/websocket's
-// examples/chat, rewritten below. Both serve real loopback connections; the
+// examples/chat, written out in internal/chatbaseline. Both serve real loopback connections; the
 // clients are real gorilla/websocket clients in a child process (the
 // wsbench command, built by the benchmark), so that this process holds only
 // the server's file descriptors, allocations and CPU time. See BENCHMARKS.md
@@ -22,15 +22,13 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/wsgate/wsgate/hub"
+	"github.com/wsgate/wsgate/internal/chatbaseline"
 )
 
 const (
@@ -252,11 +250,15 @@ func benchStartServer(b *testing.B, impl string, cfg hub.Config, count bool) *be
 			h.Shutdown(ctx)
 		}
 	case "gorilla":
-		h := benchNewChatHub()
+		h := chatbaseline.New()
 		handler = h
-		s.broadcast = h.publish
-		s.sessions = func() int { return int(h.count.Load()) }
-		shutdown = h.shutdown
+		s.broadcast = h.Broadcast
+		s.sessions = h.Sessions
+		shutdown = func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			h.Shutdown(ctx)
+		}
 	default:
 		b.Fatalf("unknown implementation %q", impl)
 	}
@@ -400,168 +402,6 @@ func (c *benchClients) close(b *testing.B) {
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) {
 			b.Errorf("wsbench client: %v", err)
-		}
-	}
-}
-
-// The baseline: the hub of gorilla/websocket's examples/chat, written out
-// here. One hub goroutine owns the client set and is fed through register,
-// unregister and broadcast channels; each client has a reader goroutine, a
-// writer goroutine and a channel of 256 messages, and the writer makes one
-// WriteMessage (one write system call) per message. A client whose channel
-// is full is dropped. Beyond the example, it counts its clients and can be
-// stopped, so that the benchmark leaks no goroutine.
-type benchChatHub struct {
-	upgrader   websocket.Upgrader
-	clients    map[*benchChatClient]bool // owned by run
-	broadcast  chan []byte
-	register   chan *benchChatClient
-	unregister chan *benchChatClient
-	quit       chan struct{}
-	stopped    chan struct{}
-	count      atomic.Int64
-	pumps      sync.WaitGroup
-}
-
-type benchChatClient struct {
-	hub  *benchChatHub
-	conn *websocket.Conn
-	send chan []byte
-}
-
-const (
-	benchChatWriteWait  = 10 * time.Second
-	benchChatPongWait   = 60 * time.Second
-	benchChatPingPeriod = benchChatPongWait * 9 / 10
-	benchChatMaxMessage = 512
-)
-
-func benchNewChatHub() *benchChatHub {
-	h := &benchChatHub{
-		upgrader:   websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 1024},
-		clients:    make(map[*benchChatClient]bool),
-		broadcast:  make(chan []byte),
-		register:   make(chan *benchChatClient),
-		unregister: make(chan *benchChatClient),
-		quit:       make(chan struct{}),
-		stopped:    make(chan struct{}),
-	}
-	go h.run()
-	return h
-}
-
-func (h *benchChatHub) run() {
-	defer close(h.stopped)
-	for {
-		select {
-		case c := <-h.register:
-			h.clients[c] = true
-			h.count.Add(1)
-		case c := <-h.unregister:
-			h.remove(c)
-		case m := <-h.broadcast:
-			for c := range h.clients {
-				select {
-				case c.send <- m:
-				default:
-					h.remove(c)
-				}
-			}
-		case <-h.quit:
-			for c := range h.clients {
-				h.remove(c)
-			}
-			return
-		}
-	}
-}
-
-func (h *benchChatHub) remove(c *benchChatClient) {
-	if h.clients[c] {
-		delete(h.clients, c)
-		close(c.send)
-		h.count.Add(-1)
-	}
-}
-
-func (h *benchChatHub) publish(p []byte) {
-	select {
-	case h.broadcast <- p:
-	case <-h.quit:
-	}
-}
-
-// shutdown drops every client and waits for every goroutine of the hub.
-func (h *benchChatHub) shutdown() {
-	close(h.quit)
-	<-h.stopped
-	h.pumps.Wait()
-}
-
-func (h *benchChatHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	conn, err := h.upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		return
-	}
-	c := &benchChatClient{hub: h, conn: conn, send: make(chan []byte, 256)}
-	select {
-	case h.register <- c:
-	case <-h.quit:
-		conn.Close()
-		return
-	}
-	h.pumps.Add(2)
-	go c.writePump()
-	go c.readPump()
-}
-
-func (c *benchChatClient) readPump() {
-	defer func() {
-		select {
-		case c.hub.unregister <- c:
-		case <-c.hub.quit:
-		}
-		c.conn.Close()
-		c.hub.pumps.Done()
-	}()
-	c.conn.SetReadLimit(benchChatMaxMessage)
-	c.conn.SetReadDeadline(time.Now().Add(benchChatPongWait))
-	c.conn.SetPongHandler(func(string) error {
-		c.conn.SetReadDeadline(time.Now().Add(benchChatPongWait))
-		return nil
-	})
-	for {
-		_, message, err := c.conn.ReadMessage()
-		if err != nil {
-			return
-		}
-		c.hub.publish(message)
-	}
-}
-
-func (c *benchChatClient) writePump() {
-	ticker := time.NewTicker(benchChatPingPeriod)
-	defer func() {
-		ticker.Stop()
-		c.conn.Close()
-		c.hub.pumps.Done()
-	}()
-	for {
-		select {
-		case message, ok := <-c.send:
-			c.conn.SetWriteDeadline(time.Now().Add(benchChatWriteWait))
-			if !ok {
-				c.conn.WriteMessage(websocket.CloseMessage, []byte{})
-				return
-			}
-			if err := c.conn.WriteMessage(websocket.TextMessage, message); err != nil {
-				return
-			}
-		case <-ticker.C:
-			c.conn.SetWriteDeadline(time.Now().Add(benchChatWriteWait))
-			if err := c.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
-				return
-			}
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/hub"
+	"github.com/wsgate/wsgate/internal/chatbaseline"
 )
 
 // implementation is a WebSocket server under test.
@@ -30,7 +31,7 @@ type implementation interface {
 
 func newImplementation(name string) (implementation, error) {
 	if name == "gorilla" {
-		return newChatServer(), nil
+		return gorillaServer{chatbaseline.New()}, nil
 	}
 	h, err := hub.New(hub.Config{})
 	if err != nil {
@@ -38,6 +39,13 @@ func newImplementation(name string) (implementation, error) {
 	}
 	return &wsgateServer{h: h}, nil
 }
+
+// gorillaServer is the baseline.
+type gorillaServer struct{ *chatbaseline.Hub }
+
+func (s gorillaServer) sessions() int                { return s.Sessions() }
+func (s gorillaServer) broadcast(p []byte)           { s.Broadcast(p) }
+func (s gorillaServer) shutdown(ctx context.Context) { s.Shutdown(ctx) }
 
 // wsgateServer serves every upgrade with a default hub.
 type wsgateServer struct{ h *hub.Hub }

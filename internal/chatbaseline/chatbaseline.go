@@ -1,4 +1,7 @@
-package main
+// Package chatbaseline is the baseline wsgate's benchmarks compare against:
+// the hub of gorilla/websocket's examples/chat, written out here (not
+// copied). It is used by hub's benchmarks and by cmd/wsbench.
+package chatbaseline
 
 import (
 	"context"
@@ -10,27 +13,26 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// chatServer is the baseline: the hub of gorilla/websocket's examples/chat,
-// rewritten here. One hub goroutine owns the client set and is fed through
+// Hub is the chat example's hub. One hub goroutine owns the client set and is fed through
 // register, unregister and broadcast channels; each client has a reader
 // goroutine, a writer goroutine and a buffered channel of 256 messages, and
 // the writer makes one WriteMessage (one write system call) per message. A
 // client whose channel is full is dropped. Beyond the example it counts its
 // clients and can be stopped.
-type chatServer struct {
+type Hub struct {
 	upgrader   websocket.Upgrader
-	clients    map[*chatClient]bool // owned by run
-	broadcastC chan []byte
-	register   chan *chatClient
-	unregister chan *chatClient
+	clients    map[*client]bool // owned by run
+	broadcast  chan []byte
+	register   chan *client
+	unregister chan *client
 	stop       chan struct{}
 	stopped    chan struct{}
 	count      atomic.Int64
 	pumps      sync.WaitGroup
 }
 
-type chatClient struct {
-	hub  *chatServer
+type client struct {
+	hub  *Hub
 	conn *websocket.Conn
 	send chan []byte
 }
@@ -42,13 +44,14 @@ const (
 	chatMaxMessage = 512
 )
 
-func newChatServer() *chatServer {
-	h := &chatServer{
+// New starts a hub.
+func New() *Hub {
+	h := &Hub{
 		upgrader:   websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 1024},
-		clients:    make(map[*chatClient]bool),
-		broadcastC: make(chan []byte),
-		register:   make(chan *chatClient),
-		unregister: make(chan *chatClient),
+		clients:    make(map[*client]bool),
+		broadcast:  make(chan []byte),
+		register:   make(chan *client),
+		unregister: make(chan *client),
 		stop:       make(chan struct{}),
 		stopped:    make(chan struct{}),
 	}
@@ -56,7 +59,7 @@ func newChatServer() *chatServer {
 	return h
 }
 
-func (h *chatServer) run() {
+func (h *Hub) run() {
 	defer close(h.stopped)
 	for {
 		select {
@@ -65,7 +68,7 @@ func (h *chatServer) run() {
 			h.count.Add(1)
 		case c := <-h.unregister:
 			h.remove(c)
-		case m := <-h.broadcastC:
+		case m := <-h.broadcast:
 			for c := range h.clients {
 				select {
 				case c.send <- m:
@@ -82,7 +85,7 @@ func (h *chatServer) run() {
 	}
 }
 
-func (h *chatServer) remove(c *chatClient) {
+func (h *Hub) remove(c *client) {
 	if h.clients[c] {
 		delete(h.clients, c)
 		close(c.send)
@@ -90,12 +93,13 @@ func (h *chatServer) remove(c *chatClient) {
 	}
 }
 
-func (h *chatServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP upgrades the request and registers the client.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conn, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return
 	}
-	c := &chatClient{hub: h, conn: conn, send: make(chan []byte, 256)}
+	c := &client{hub: h, conn: conn, send: make(chan []byte, 256)}
 	select {
 	case h.register <- c:
 	case <-h.stop:
@@ -107,17 +111,20 @@ func (h *chatServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	go c.readPump()
 }
 
-func (h *chatServer) sessions() int { return int(h.count.Load()) }
+// Sessions returns the number of registered clients.
+func (h *Hub) Sessions() int { return int(h.count.Load()) }
 
-func (h *chatServer) broadcast(p []byte) {
+// Broadcast queues p for every client.
+func (h *Hub) Broadcast(p []byte) {
 	select {
-	case h.broadcastC <- p:
+	case h.broadcast <- p:
 	case <-h.stop:
 	}
 }
 
-// shutdown closes every client and waits for their pumps and the hub.
-func (h *chatServer) shutdown(ctx context.Context) {
+// Shutdown closes every client and waits, until ctx ends, for their
+// goroutines and the hub's.
+func (h *Hub) Shutdown(ctx context.Context) {
 	select {
 	case <-h.stop:
 	default:
@@ -132,7 +139,7 @@ func (h *chatServer) shutdown(ctx context.Context) {
 	}
 }
 
-func (c *chatClient) readPump() {
+func (c *client) readPump() {
 	defer func() {
 		select {
 		case c.hub.unregister <- c:
@@ -149,11 +156,11 @@ func (c *chatClient) readPump() {
 		if err != nil {
 			return
 		}
-		c.hub.broadcast(message)
+		c.hub.Broadcast(message)
 	}
 }
 
-func (c *chatClient) writePump() {
+func (c *client) writePump() {
 	ticker := time.NewTicker(chatPingPeriod)
 	defer func() {
 		ticker.Stop()
