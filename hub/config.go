@@ -91,7 +91,8 @@ func flateLevel(level int) int {
 // first bad field in its error.
 type Config struct {
 	// MaxConnections bounds the number of open sessions; Accept refuses more
-	// with ErrFull. Zero means no bound.
+	// with ErrFull. Zero means 100,000; -1 means no bound (the process's
+	// file descriptor limit then decides).
 	MaxConnections int
 
 	// MaxTextMessage and MaxBinaryMessage bound an inbound message after
@@ -163,6 +164,9 @@ func (c Config) withDefaults() Config {
 			*d = def
 		}
 	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = 100_000
+	}
 	if c.MaxTextMessage == 0 {
 		c.MaxTextMessage = 64 << 10
 	}
@@ -205,8 +209,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: %s %s", ErrConfig, field, why)
 	}
 	switch {
-	case c.MaxConnections < 0:
-		return bad("MaxConnections", "must not be negative")
+	case c.MaxConnections < -1:
+		return bad("MaxConnections", "must be -1 (no bound), 0 (default) or positive")
 	case c.MaxTextMessage < -1:
 		return bad("MaxTextMessage", "must be -1 (no limit), 0 (default) or positive")
 	case c.MaxBinaryMessage < -1:

@@ -14,7 +14,7 @@ func TestConfigValidation(t *testing.T) {
 		field string
 		cfg   Config
 	}{
-		{"MaxConnections", Config{MaxConnections: -1}},
+		{"MaxConnections", Config{MaxConnections: -2}},
 		{"MaxTextMessage", Config{MaxTextMessage: -2}},
 		{"MaxBinaryMessage", Config{MaxBinaryMessage: -2}},
 		{"MaxQueuedMessages", Config{MaxQueuedMessages: -1}},
@@ -74,6 +74,7 @@ func TestConfigDefaults(t *testing.T) {
 	t.Parallel()
 	c := Config{}.withDefaults()
 	want := Config{
+		MaxConnections: 100_000,
 		MaxTextMessage: 64 << 10, MaxBinaryMessage: 64 << 10,
 		MaxQueuedMessages: 256, MaxQueuedBytes: 1 << 20,
 		BlockTimeout: time.Second, PingInterval: 25 * time.Second, PongTimeout: 10 * time.Second,
