@@ -84,6 +84,10 @@ func (s *Session) enqueue(o *outbound) queueResult {
 		s.dropped.Add(1)
 		s.hub.stats.dropped.Add(1)
 		s.closeWith(CloseSlowConsumer, "slow consumer", true)
+		// The close frame is queued behind a socket that takes nothing:
+		// give the peer CloseTimeout from now, not from when (or if) the
+		// frame gets out, which could take WriteTimeout.
+		s.armCloseTimer()
 		res = queuedRefused
 	}
 	if cb := s.cfg().OnSlow; cb != nil {
