@@ -17,7 +17,8 @@ const (
 	ToSession                 // the session whose ID is Target
 )
 
-// Envelope is a routed message as it travels between nodes.
+// Envelope is a routed message as it travels between nodes. MarshalBinary
+// and UnmarshalBinary (envelope.go) are its wire form.
 type Envelope struct {
 	Node   string // the node that published it
 	Kind   Kind
@@ -83,8 +84,14 @@ func (n *memoryNode) Start(node string, deliver func(Envelope)) error {
 	return nil
 }
 
-// Publish delivers e to every other node, synchronously.
+// Publish delivers e to every other node, synchronously. It sends the
+// envelope through MarshalBinary and UnmarshalBinary, as a network broker
+// would, so that nodes share no memory and the encoding is exercised.
 func (n *memoryNode) Publish(ctx context.Context, e Envelope) error {
+	wire, err := e.MarshalBinary()
+	if err != nil {
+		return err
+	}
 	b := n.bus
 	b.mu.RLock()
 	targets := make([]func(Envelope), 0, len(b.nodes))
@@ -95,7 +102,11 @@ func (n *memoryNode) Publish(ctx context.Context, e Envelope) error {
 	}
 	b.mu.RUnlock()
 	for _, deliver := range targets {
-		deliver(e)
+		var got Envelope
+		if err := got.UnmarshalBinary(wire); err != nil {
+			return err
+		}
+		deliver(got)
 	}
 	return ctx.Err()
 }
