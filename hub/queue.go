@@ -127,6 +127,9 @@ func (s *Session) waitForSpaceLocked(o *outbound, n int) queueResult {
 	}
 }
 
+// pushLocked appends o, counting n bytes against the queue's byte bound,
+// and makes sure a writer runs. Every item, data or control, enters the
+// queue here.
 func (s *Session) pushLocked(o *outbound, n int) {
 	if s.queue == nil {
 		if s.spare != nil {

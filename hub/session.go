@@ -266,8 +266,7 @@ func (s *Session) closeWith(code int, reason string, drop bool) {
 		s.dropQueueLocked()
 	}
 	s.sentClose = &CloseError{Code: code, Reason: reason}
-	s.queue = append(s.queue, &outbound{typ: websocket.CloseMessage, data: websocket.FormatCloseMessage(code, reason)})
-	s.startWriterLocked()
+	s.pushLocked(&outbound{typ: websocket.CloseMessage, data: websocket.FormatCloseMessage(code, reason)}, 0)
 }
 
 // dropQueueLocked discards the queue, counting each data message.
