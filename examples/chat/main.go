@@ -18,12 +18,9 @@ import (
 	"flag"
 	"io"
 	"io/fs"
-	"log"
 	"log/slog"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/wsgate/wsgate/examples/internal/serve"
@@ -36,11 +33,7 @@ import (
 var static embed.FS
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		log.Fatal(err)
-	}
+	serve.Main(func(ctx context.Context, args []string) error { return run(ctx, args, os.Stdout) })
 }
 
 // run serves the chat until ctx ends, then shuts down gracefully. It prints

@@ -17,8 +17,10 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/wsgate/wsgate/auth"
+	"github.com/wsgate/wsgate/examples/internal/demo"
 	"github.com/wsgate/wsgate/examples/internal/demoauth"
 	"github.com/wsgate/wsgate/examples/internal/rooms"
+	"github.com/wsgate/wsgate/examples/internal/serve"
 	"github.com/wsgate/wsgate/examples/internal/testcert"
 	"github.com/wsgate/wsgate/hub"
 	"github.com/wsgate/wsgate/wstest"
@@ -45,8 +47,8 @@ func serveApp(t *testing.T, cfg appConfig) (*app, *wstest.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(a.close)
-	return a, wstest.Serve(t, a.hub, a.handler)
+	t.Cleanup(a.Close)
+	return a, wstest.Serve(t, a.Hub, a.handler)
 }
 
 // welcome reads the welcome event and returns the session ID.
@@ -160,7 +162,7 @@ func TestWebSocketRefusals(t *testing.T) {
 		t.Fatalf("plain GET with a token: %d, want 400", code)
 	}
 	want := map[string]uint64{"auth": 6, "origin": 2, "handshake": 2, "rate": 0, "limits": 0}
-	got := a.refusals()
+	got := a.Refusals()
 	for reason, n := range want {
 		if got[reason] != n {
 			t.Errorf("refusals[%s] = %d, want %d (all: %v)", reason, got[reason], n, got)
@@ -180,8 +182,8 @@ func TestLimits(t *testing.T) {
 		reason string
 	}{
 		{"handshake rate", appConfig{HandshakeRate: 0.001}, http.StatusTooManyRequests, "rate"},
-		{"sessions per user", appConfig{MaxConnsPerUser: 1}, http.StatusServiceUnavailable, "limits"},
-		{"sessions per IP", appConfig{MaxConnsPerIP: 1}, http.StatusServiceUnavailable, "limits"},
+		{"sessions per user", appConfig{Config: demo.Config{MaxConnsPerUser: 1}}, http.StatusServiceUnavailable, "limits"},
+		{"sessions per IP", appConfig{Config: demo.Config{MaxConnsPerIP: 1}}, http.StatusServiceUnavailable, "limits"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -193,7 +195,7 @@ func TestLimits(t *testing.T) {
 			if resp.StatusCode != tc.status || resp.Header.Get("Retry-After") == "" {
 				t.Fatalf("second session: %s, Retry-After %q; want %d with Retry-After", resp.Status, resp.Header.Get("Retry-After"), tc.status)
 			}
-			if n := a.refusals()[tc.reason]; n != 1 {
+			if n := a.Refusals()[tc.reason]; n != 1 {
 				t.Fatalf("refusals[%s] = %d, want 1", tc.reason, n)
 			}
 		})
@@ -353,24 +355,6 @@ func TestMetricsMove(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // start runs the program in-process with args and returns its base URL
 // (http:// or https://), and a function that stops it; stderr collects its
 // logs.
@@ -413,7 +397,7 @@ func start(t *testing.T, stderr io.Writer, args ...string) (string, func()) {
 // tokens, then looks for the tokens in the logs.
 func TestLogsNeverContainTheToken(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs serve.Buffer
 	base, stop := start(t, &logs, "-log-level", "debug", "-allow-query-token")
 	ws := "ws" + strings.TrimPrefix(base, "http") + "/ws"
 	header, query, protocol := mint(t, "header-and-query"), mint(t, "query-only"), mint(t, "protocol")

@@ -23,7 +23,7 @@ func (a *app) publish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	room := chi.URLParam(r, "room")
-	n, err := a.rooms.Publish(room, demoauth.Subject(r.Context()), body.Text)
+	n, err := a.Rooms.Publish(room, demoauth.Subject(r.Context()), body.Text)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -34,7 +34,7 @@ func (a *app) publish(w http.ResponseWriter, r *http.Request) {
 // members is GET /rooms/{room}/members: {"room":"lobby","members":[{"session":"...","user":"alice"}]}.
 func (a *app) members(w http.ResponseWriter, r *http.Request) {
 	room := chi.URLParam(r, "room")
-	m, err := a.rooms.Members(room)
+	m, err := a.Rooms.Members(room)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -46,7 +46,7 @@ func (a *app) members(w http.ResponseWriter, r *http.Request) {
 // (204), or 404 if this node has no such session. Any authenticated caller
 // may kick; a real program would check a role claim.
 func (a *app) kick(w http.ResponseWriter, r *http.Request) {
-	switch err := a.rooms.Kick(chi.URLParam(r, "id")); {
+	switch err := a.Rooms.Kick(chi.URLParam(r, "id")); {
 	case errors.Is(err, hub.ErrSessionNotFound):
 		writeError(w, http.StatusNotFound, "no such session")
 	case err != nil && !errors.Is(err, hub.ErrClosed):
@@ -58,7 +58,7 @@ func (a *app) kick(w http.ResponseWriter, r *http.Request) {
 
 // stats is GET /stats: the hub's counters and the refusals of /ws.
 func (a *app) stats(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, a.rooms.Stats(a.refusals()))
+	writeJSON(w, http.StatusOK, a.Rooms.Stats(a.Refusals()))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -21,11 +21,8 @@ import (
 	"errors"
 	"flag"
 	"io"
-	"log"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/wsgate/wsgate/examples/internal/serve"
 	"github.com/wsgate/wsgate/hub"
@@ -33,11 +30,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		log.Fatal(err)
-	}
+	serve.Main(func(ctx context.Context, args []string) error { return run(ctx, args, os.Stdout) })
 }
 
 // run serves until ctx ends, then shuts down. It prints "listening on ADDR"

@@ -33,10 +33,7 @@ import (
 	"context"
 	"flag"
 	"io"
-	"log"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/wsgate/wsgate/examples/internal/demoauth"
 	"github.com/wsgate/wsgate/examples/internal/serve"
@@ -44,11 +41,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		log.Fatal(err)
-	}
+	serve.Main(func(ctx context.Context, args []string) error { return run(ctx, args, os.Stdout, os.Stderr) })
 }
 
 // run serves until ctx ends, then shuts down gracefully. It prints
@@ -84,6 +77,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	return serve.Run(ctx, serve.Config{Flags: common, Handler: a.echo, Hubs: []*hub.Hub{a.hub}, Out: stdout, URL: true, Logger: logger})
+	defer a.Close()
+	return serve.Run(ctx, serve.Config{Flags: common, Handler: a.echo, Hubs: []*hub.Hub{a.Hub}, Out: stdout, URL: true, Logger: logger})
 }

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 
 	"github.com/wsgate/wsgate/examples/internal/demoauth"
 	"github.com/wsgate/wsgate/examples/internal/rooms"
+	"github.com/wsgate/wsgate/examples/internal/serve"
 	"github.com/wsgate/wsgate/examples/internal/testcert"
 	"github.com/wsgate/wsgate/hub"
 	"github.com/wsgate/wsgate/wstest"
@@ -35,24 +35,6 @@ func mint(t *testing.T, sub string) string {
 	return tok
 }
 
-// syncBuffer collects log lines written concurrently.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func serveApp(t *testing.T, cfg appConfig) (*app, *wstest.Server) {
 	t.Helper()
 	cfg.Secret = secret
@@ -60,8 +42,8 @@ func serveApp(t *testing.T, cfg appConfig) (*app, *wstest.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(a.close)
-	return a, wstest.Serve(t, a.hub, a.echo)
+	t.Cleanup(a.Close)
+	return a, wstest.Serve(t, a.Hub, a.echo)
 }
 
 func post(t *testing.T, client *http.Client, url, token, contentType, body string, out any) int {
@@ -130,7 +112,7 @@ func TestRefusals(t *testing.T) {
 	if code := get(t, srv.Client(), srv.HTTPURL+"/ws", mint(t, "carol"), nil); code != http.StatusBadRequest {
 		t.Fatalf("plain GET with a token: %d, want 400", code)
 	}
-	got := a.refusals()
+	got := a.Refusals()
 	for reason, n := range map[string]uint64{"auth": 2, "origin": 1, "limits": 1, "handshake": 1} {
 		if got[reason] != n {
 			t.Errorf("refusals[%s] = %d, want %d", reason, got[reason], n)
@@ -140,7 +122,7 @@ func TestRefusals(t *testing.T) {
 
 func TestSessionPublishMembers(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs serve.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	_, srv := serveApp(t, appConfig{Logger: logger})
 	alice := mint(t, "alice")
