@@ -24,6 +24,9 @@ const (
 	// Block makes the publisher wait up to Config.BlockTimeout for room in the
 	// queue, then disconnects as Disconnect does. It trades the guarantee that
 	// publishers never wait for losing nothing; use it for small fan-outs.
+	// It applies to routing calls made on this node only: a message that
+	// arrives from another node through the Broker never waits, and a full
+	// queue then disconnects the session as Disconnect does.
 	Block
 )
 

@@ -33,8 +33,10 @@ const (
 )
 
 // enqueue adds o to the session's queue, applying the slow-consumer policy
-// when a bound is hit. It never blocks, except under the Block policy.
-func (s *Session) enqueue(o *outbound) queueResult {
+// when a bound is hit. It never blocks, except under the Block policy when
+// mayBlock is set; without it (a delivery from the broker, which must never
+// wait for one slow session) Block acts as Disconnect does after its wait.
+func (s *Session) enqueue(o *outbound, mayBlock bool) queueResult {
 	n := o.size()
 	s.mu.Lock()
 	if s.state != stateOpen {
@@ -72,6 +74,11 @@ func (s *Session) enqueue(o *outbound) queueResult {
 		s.mu.Unlock()
 		res = queuedOK
 	case Block:
+		if !mayBlock {
+			s.mu.Unlock()
+			policy = Disconnect
+			break
+		}
 		res = s.waitForSpaceLocked(o, n) // unlocks
 		if res != queuedRefused {
 			return res

@@ -74,7 +74,7 @@ func (h *Hub) route(e Envelope, m Message, opts []RouteOption) (int, error) {
 		o(&r)
 	}
 	e.Node, e.Except, e.Type, e.Data = h.node, r.except, m.Type, m.Data
-	n := h.deliver(&e, r.where)
+	n := h.deliver(&e, r.where, true)
 	if r.where != nil {
 		return n, nil
 	}
@@ -95,13 +95,14 @@ func (h *Hub) deliverRemote(e Envelope) {
 	if e.Node == h.node || !validType(e.Type) {
 		return
 	}
-	h.deliver(&e, nil)
+	h.deliver(&e, nil, false)
 }
 
 // deliver queues the envelope's message for the matching sessions of this
 // node and returns how many took it. The message is framed (and compressed)
-// once, however many sessions it reaches.
-func (h *Hub) deliver(e *Envelope, where func(*Session) bool) int {
+// once, however many sessions it reaches. Only a local caller (mayBlock)
+// may wait under the Block policy; a delivery from the broker never waits.
+func (h *Hub) deliver(e *Envelope, where func(*Session) bool, mayBlock bool) int {
 	p := targetPool.Get().(*[]*Session)
 	defer releaseTargets(p)
 	switch e.Kind {
@@ -144,7 +145,7 @@ func (h *Hub) deliver(e *Envelope, where func(*Session) bool) int {
 		if where != nil && !where(s) {
 			continue
 		}
-		if s.enqueue(o) == queuedOK {
+		if s.enqueue(o, mayBlock) == queuedOK {
 			n++
 		}
 	}

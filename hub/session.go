@@ -200,7 +200,7 @@ func (s *Session) Send(m Message) error {
 	if !validType(m.Type) {
 		return errBadType
 	}
-	switch s.enqueue(newOutbound(m)) {
+	switch s.enqueue(newOutbound(m), true) {
 	case queuedOK:
 		return nil
 	case queuedClosed:
