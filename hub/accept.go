@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -52,14 +53,26 @@ type AcceptOptions struct {
 //
 // Accept answers nothing and returns ErrShuttingDown or ErrFull when the hub
 // cannot admit a session, so the caller can reply (the middleware sends
-// 503). If the upgrade itself fails, the client has been sent an HTTP error
-// and the error is returned. Accept makes only the checks gorilla/websocket
-// makes; the middleware package adds the rest (version, origin policy, auth,
-// limits).
+// 503). A request that is not a valid opening handshake is answered with
+// 400 or 426 and a *HandshakeError is returned (see CheckHandshake); if the
+// upgrade fails later, the client has been sent an HTTP error and the error
+// is returned. Of the permessage-deflate offers a client makes, only one the
+// hub can honour is accepted (see Compression). The middleware package adds
+// the rest: origin policy, auth, subprotocol choice, limits.
 func (h *Hub) Accept(w http.ResponseWriter, r *http.Request, opts AcceptOptions) (*Session, error) {
+	if herr := CheckHandshake(r); herr != nil {
+		herr.write(w)
+		return nil, herr
+	}
 	if err := h.reserve(); err != nil {
 		return nil, err
 	}
+	// gorilla accepts the first permessage-deflate offer whatever its
+	// parameters: hand it only an offer we can honour (extensions.go), so
+	// whether the session compresses is decided here, not read back from
+	// gorilla's response.
+	r = sanitizeExtensions(r)
+	compress := h.cfg.Compression.Enabled && r.Header.Get(extensionsHeader) == deflateOffer
 	hj := &hijacker{ResponseWriter: w, writeTimeout: h.cfg.WriteTimeout, readBufferSize: h.cfg.ReadBufferSize}
 	up := websocket.Upgrader{
 		HandshakeTimeout: h.cfg.HandshakeTimeout,
@@ -79,7 +92,7 @@ func (h *Hub) Accept(w http.ResponseWriter, r *http.Request, opts AcceptOptions)
 		h.unreserve()
 		return nil, fmt.Errorf("hub: upgrade: %w", err)
 	}
-	s := h.newSession(conn, hj.fc, r, &opts)
+	s := h.newSession(conn, hj.fc, r, &opts, compress)
 	s.initIdleWait(hj.br)
 	go s.run(opts.OnClose)
 	return s, nil
@@ -115,7 +128,7 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // Unwrap lets http.ResponseController reach the wrapped writer.
 func (h *hijacker) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 
-func (h *Hub) newSession(conn *websocket.Conn, fc *flushConn, r *http.Request, opts *AcceptOptions) *Session {
+func (h *Hub) newSession(conn *websocket.Conn, fc *flushConn, r *http.Request, opts *AcceptOptions, compress bool) *Session {
 	now := time.Now()
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	s := &Session{
@@ -123,10 +136,10 @@ func (h *Hub) newSession(conn *websocket.Conn, fc *flushConn, r *http.Request, o
 		hub:         h,
 		conn:        conn,
 		fc:          fc,
-		header:      r.Header,
+		header:      boundedHeader(r.Header, h.cfg.MaxSessionHeaderBytes),
 		url:         r.URL,
 		remote:      remoteAddrPort(fc.Conn),
-		compress:    fc.deflate,
+		compress:    compress,
 		connectedAt: now,
 		ctx:         ctx,
 		cancel:      cancel,
@@ -158,4 +171,39 @@ func readLimit(c *Config) int64 {
 		return 0
 	}
 	return max(c.MaxTextMessage, c.MaxBinaryMessage)
+}
+
+// handshakeOnly are request headers that serve the upgrade alone; a session
+// does not keep them.
+var handshakeOnly = map[string]bool{
+	"Connection": true, "Upgrade": true,
+	"Sec-Websocket-Key": true, "Sec-Websocket-Version": true, "Sec-Websocket-Extensions": true,
+}
+
+// boundedHeader copies h, leaving out the handshake's own headers and, in
+// key order, every header whose names and values would take the copy past
+// limit bytes. A session keeps this copy instead of the request's map,
+// whose size only the server's MaxHeaderBytes bounds.
+func boundedHeader(h http.Header, limit int) http.Header {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		if !handshakeOnly[k] {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	out := make(http.Header, len(keys))
+	left := limit
+	for _, k := range keys {
+		n := len(k)
+		for _, v := range h[k] {
+			n += len(v) + 4 // ": " and CRLF, as on the wire
+		}
+		if n > left {
+			continue
+		}
+		left -= n
+		out[k] = slices.Clone(h[k])
+	}
+	return out
 }

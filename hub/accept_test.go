@@ -1,10 +1,14 @@
 package hub
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -198,5 +202,133 @@ func TestConcurrentRouting(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
+	}
+}
+
+// TestAcceptHandshakeRules: Accept used directly applies the opening
+// handshake's rules and answers with their status, without admitting a
+// session.
+func TestAcceptHandshakeRules(t *testing.T) {
+	t.Parallel()
+	th := newTestHub(t, Config{PingInterval: -1})
+	const valid = "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	cases := []struct {
+		name, request string
+		status        int
+		reason        string
+	}{
+		{"version 8", valid + "Sec-WebSocket-Version: 8\r\n\r\n", http.StatusUpgradeRequired, "unsupported WebSocket version"},
+		{"no version", valid + "\r\n", http.StatusUpgradeRequired, "unsupported WebSocket version"},
+		{"declared body", valid + "Sec-WebSocket-Version: 13\r\nContent-Length: 1000\r\n\r\n", http.StatusBadRequest, "must not have a body"},
+		{"chunked body", valid + "Sec-WebSocket-Version: 13\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", http.StatusBadRequest, "must not have a body"},
+		{"POST", strings.Replace(valid, "GET", "POST", 1) + "Sec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n", http.StatusBadRequest, "must use GET"},
+		{"short key", strings.Replace(valid, "dGhlIHNhbXBsZSBub25jZQ==", "c2hvcnQ=", 1) + "Sec-WebSocket-Version: 13\r\n\r\n", http.StatusBadRequest, "Sec-WebSocket-Key"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.DialTimeout("tcp", th.srv.Listener.Addr().String(), waitFor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(waitFor))
+			if _, err := io.WriteString(c, tc.request); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatalf("no HTTP answer: %v", err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status || !strings.Contains(string(body), tc.reason) {
+				t.Fatalf("got %d %q, want %d with %q", resp.StatusCode, body, tc.status, tc.reason)
+			}
+			if tc.status == http.StatusUpgradeRequired && resp.Header.Get("Sec-WebSocket-Version") != "13" {
+				t.Fatalf("426 without Sec-WebSocket-Version: 13: %v", resp.Header)
+			}
+			var herr *HandshakeError
+			if err := <-th.acceptErrs; !errors.As(err, &herr) || herr.Status != tc.status {
+				t.Fatalf("Accept returned %v", err)
+			}
+		})
+	}
+	if st := th.Stats(); st.Total != 0 || st.Active != 0 {
+		t.Fatalf("a refused handshake was admitted: %+v", st)
+	}
+}
+
+// TestCompressionAgreesWithResponse: whether a session compresses is what
+// the 101 response told the client, for every kind of offer. It would fail
+// if gorilla/websocket accepted or declined an offer the hub decided
+// otherwise about.
+func TestCompressionAgreesWithResponse(t *testing.T) {
+	t.Parallel()
+	for _, enabled := range []bool{true, false} {
+		th := newTestHub(t, Config{PingInterval: -1, Compression: Compression{Enabled: enabled}})
+		for _, offer := range []string{
+			"",
+			"permessage-deflate",
+			"permessage-deflate; client_max_window_bits",
+			"permessage-deflate; server_max_window_bits=10",
+			"permessage-deflate; server_max_window_bits=10, permessage-deflate",
+			"x-webkit-deflate-frame",
+			"permessage-deflate; unknown",
+		} {
+			extra := ""
+			if offer != "" {
+				extra = "Sec-WebSocket-Extensions: " + offer + "\r\n"
+			}
+			rc, resp, s := th.rawDialSession(t, extra)
+			answered := strings.HasPrefix(resp.Header.Get("Sec-WebSocket-Extensions"), "permessage-deflate")
+			if s.Compressed() != answered {
+				t.Errorf("enabled=%v offer %q: Compressed() = %v, response %q", enabled, offer, s.Compressed(), resp.Header.Get("Sec-WebSocket-Extensions"))
+			}
+			if want := enabled && (offer == "permessage-deflate" || strings.HasSuffix(offer, "client_max_window_bits") || strings.HasSuffix(offer, ", permessage-deflate")); answered != want {
+				t.Errorf("enabled=%v offer %q: accepted = %v, want %v", enabled, offer, answered, want)
+			}
+			rc.c.Close()
+		}
+	}
+}
+
+// TestSessionHeaderBounded: a session keeps a bounded copy of the upgrade
+// request's headers, without the handshake's own.
+func TestSessionHeaderBounded(t *testing.T) {
+	t.Parallel()
+	th := newTestHub(t, Config{PingInterval: -1, MaxSessionHeaderBytes: 1024})
+	hdr := http.Header{}
+	hdr.Set("X-Big", strings.Repeat("b", 2000))  // over the bound alone: left out
+	hdr.Set("X-Mid", strings.Repeat("m", 600))   // fits first, in key order
+	hdr.Set("X-Other", strings.Repeat("o", 600)) // no room left after X-Mid
+	hdr.Set("Cookie", "session=abc")
+	_, s := th.dialWith(t, nil, hdr)
+	got := s.Header()
+	for _, k := range []string{"Cookie", "X-Mid"} {
+		if got.Get(k) != hdr.Get(k) {
+			t.Errorf("header %s = %.20q, want it kept", k, got.Get(k))
+		}
+	}
+	for _, k := range []string{"X-Big", "X-Other", "Sec-Websocket-Key", "Upgrade", "Connection"} {
+		if _, ok := got[k]; ok {
+			t.Errorf("header %s kept", k)
+		}
+	}
+	if cs := s.Cookies(); len(cs) != 1 || cs[0].Value != "abc" {
+		t.Errorf("Cookies() = %v", cs)
+	}
+	n := 0
+	for k, vs := range got {
+		n += len(k)
+		for _, v := range vs {
+			n += len(v) + 4
+		}
+	}
+	if n > 1024 {
+		t.Errorf("kept %d bytes of headers", n)
+	}
+	if _, err := New(Config{MaxSessionHeaderBytes: -1}); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "MaxSessionHeaderBytes") {
+		t.Errorf("New with MaxSessionHeaderBytes -1: %v", err)
 	}
 }

@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"bytes"
 	"net"
 	"sync"
 	"time"
@@ -26,9 +25,6 @@ type flushConn struct {
 	deadline time.Time
 	sealed   bool  // a close frame has been written
 	err      error // sticky write error
-
-	wroteHandshake bool // the first write, the 101 response, has gone out
-	deflate        bool // that response accepted permessage-deflate
 }
 
 const (
@@ -71,11 +67,6 @@ func (c *flushConn) Write(p []byte) (int, error) {
 	}
 	d := c.deadline // gorilla sets a deadline before each write it makes
 	c.deadline = time.Time{}
-	if !c.wroteHandshake {
-		// The 101 response says whether gorilla accepted an offer.
-		c.wroteHandshake = true
-		c.deflate = bytes.Contains(p, []byte("\r\nSec-WebSocket-Extensions: permessage-deflate"))
-	}
 	if c.buf != nil && len(p) < directFrom {
 		if len(*c.buf)+len(p) > flushAt {
 			if err := c.flushLocked(); err != nil {
@@ -117,6 +108,13 @@ func (c *flushConn) writeData(opcode int, payload []byte) error {
 	b := appendFrameHeader(*c.buf, opcode, len(payload))
 	*c.buf = append(b, payload...)
 	return nil
+}
+
+// closeSent reports whether a close frame has been written.
+func (c *flushConn) closeSent() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sealed && c.err == nil
 }
 
 func (c *flushConn) usableLocked() error {

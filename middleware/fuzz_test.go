@@ -6,11 +6,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/wsgate/wsgate/hub"
 )
 
-// FuzzHandshake feeds arbitrary handshake headers to checkHandshake,
+// FuzzHandshake feeds arbitrary handshake headers to hub.CheckHandshake,
 // offeredProtocols and selectProtocol. None may panic; a request that
-// passes checkHandshake really is a GET over HTTP/1.1+ with one 16-byte
+// passes it really is a GET over HTTP/1.1+ with one 16-byte
 // base64 key and version 13; the selected subprotocol is our most preferred
 // one among those offered.
 //
@@ -39,11 +41,11 @@ func FuzzHandshake(f *testing.F) {
 		}
 		r := &http.Request{Method: method, ProtoMajor: major, ProtoMinor: minor, Header: h, Host: "example.test"}
 
-		if ref := checkHandshake(r); ref != nil {
+		if ref := hub.CheckHandshake(r); ref != nil {
 			switch ref.Status {
 			case http.StatusBadRequest:
 			case http.StatusUpgradeRequired:
-				if got := ref.Header.Get("Sec-WebSocket-Version"); got != "13" {
+				if got := ref.Header().Get("Sec-WebSocket-Version"); got != "13" {
 					t.Fatalf("426 with Sec-WebSocket-Version %q", got)
 				}
 			default:

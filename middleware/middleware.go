@@ -193,8 +193,8 @@ func (m *Handler) Wrap(next http.Handler) http.Handler {
 // upgrade is the end of the chain: the handshake rules, the subprotocol,
 // Admit, then the hub.
 func (m *Handler) upgrade(w http.ResponseWriter, r *http.Request) {
-	if ref := checkHandshake(r); ref != nil {
-		m.refuse(w, r, ref)
+	if herr := hub.CheckHandshake(r); herr != nil {
+		m.refuse(w, r, &Refusal{Status: herr.Status, Reason: herr.Reason, Header: herr.Header()})
 		return
 	}
 	proto := selectProtocol(m.cfg.Subprotocols, offeredProtocols(r.Header))
@@ -237,7 +237,6 @@ func (m *Handler) upgrade(w http.ResponseWriter, r *http.Request) {
 			appClose(s)
 		}
 	}
-	r = sanitizeExtensions(r) // accept only the permessage-deflate offers we can honour (extensions.go)
 	s, err := m.hub.Accept(w, r, opts)
 	switch {
 	case errors.Is(err, hub.ErrFull):

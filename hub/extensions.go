@@ -1,4 +1,4 @@
-package middleware
+package hub
 
 import (
 	"net/http"
