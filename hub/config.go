@@ -48,7 +48,7 @@ func (p SlowPolicy) String() string {
 // is what gorilla/websocket implements: no context takeover in either
 // direction (each message is compressed on its own, so a session keeps no
 // compressor state between messages) and a 15-bit (32 KiB) window. The
-// middleware declines offers that ask for anything else; New refuses a
+// hub declines offers that ask for anything else; New refuses a
 // Config that asks for it.
 type Compression struct {
 	// Enabled offers permessage-deflate to clients that ask for it. Clients
@@ -104,8 +104,11 @@ type Config struct {
 	MaxTextMessage   int64
 	MaxBinaryMessage int64
 
-	// MaxQueuedMessages and MaxQueuedBytes bound each session's send queue.
-	// Zero means 256 messages and 1 MiB.
+	// MaxQueuedMessages and MaxQueuedBytes bound each session's send queue,
+	// counting the batch the writer is writing: they bound what a session
+	// holds unwritten. One message larger than MaxQueuedBytes is accepted
+	// only when nothing else is queued or being written. Zero means 256
+	// messages and 1 MiB.
 	MaxQueuedMessages int
 	MaxQueuedBytes    int
 	// SlowPolicy applies when a message would overflow a send queue. The
@@ -141,6 +144,14 @@ type Config struct {
 	// may join and the patterns it may subscribe to. Zero means 64 each.
 	MaxRoomsPerSession  int
 	MaxTopicsPerSession int
+
+	// MaxSessionHeaderBytes bounds the copy of the upgrade request's headers
+	// a session keeps (Session.Header, Cookies, Origin), counted as on the
+	// wire. Headers that would pass it are left out whole, in key order
+	// (so a smaller one later in the order may still fit); the handshake's
+	// own headers (Sec-WebSocket-Key, -Version, -Extensions, Upgrade,
+	// Connection) are never kept. Zero means 8 KiB.
+	MaxSessionHeaderBytes int
 
 	// ReadBufferSize is the per-session read buffer in bytes, at least 512.
 	// Zero means 1024. Larger messages are read straight from the socket.
@@ -194,6 +205,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxTopicsPerSession == 0 {
 		c.MaxTopicsPerSession = 64
 	}
+	if c.MaxSessionHeaderBytes == 0 {
+		c.MaxSessionHeaderBytes = 8 << 10
+	}
 	if c.ReadBufferSize == 0 {
 		c.ReadBufferSize = 1024
 	}
@@ -240,6 +254,8 @@ func (c *Config) validate() error {
 		return bad("MaxRoomsPerSession", "must be positive")
 	case c.MaxTopicsPerSession < 1:
 		return bad("MaxTopicsPerSession", "must be positive")
+	case c.MaxSessionHeaderBytes < 0:
+		return bad("MaxSessionHeaderBytes", "must not be negative")
 	case c.ReadBufferSize < 512:
 		return bad("ReadBufferSize", "must be at least 512 bytes")
 	case c.Compression.Level < LevelHuffmanOnly || c.Compression.Level > flate.BestCompression:

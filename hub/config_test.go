@@ -79,7 +79,7 @@ func TestConfigDefaults(t *testing.T) {
 		MaxQueuedMessages: 256, MaxQueuedBytes: 1 << 20,
 		BlockTimeout: time.Second, PingInterval: 25 * time.Second, PongTimeout: 10 * time.Second,
 		WriteTimeout: 10 * time.Second, HandshakeTimeout: 10 * time.Second, CloseTimeout: 5 * time.Second,
-		MaxRoomsPerSession: 64, MaxTopicsPerSession: 64, ReadBufferSize: 1024,
+		MaxRoomsPerSession: 64, MaxTopicsPerSession: 64, MaxSessionHeaderBytes: 8 << 10, ReadBufferSize: 1024,
 		Compression: Compression{Level: 1, Threshold: 512},
 	}
 	if !reflect.DeepEqual(c, want) {

@@ -1,6 +1,9 @@
 package hub
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 var (
 	// ErrClosed is returned when an operation needs a session or hub that
@@ -24,3 +27,44 @@ var (
 	// ErrConfig wraps every configuration error returned by New.
 	ErrConfig = errors.New("hub: invalid config")
 )
+
+// The causes of a session failure, carried by the *SessionError that OnError
+// receives; test them with errors.Is.
+var (
+	// ErrProtocol: the peer broke RFC 6455 (close 1002 sent).
+	ErrProtocol = errors.New("hub: protocol violation")
+	// ErrMessageTooBig: a message passed MaxTextMessage or MaxBinaryMessage
+	// (close 1009 sent).
+	ErrMessageTooBig = errors.New("hub: message too big")
+	// ErrInvalidData: a text message that is not UTF-8, or compressed data
+	// that does not inflate (close 1007 sent).
+	ErrInvalidData = errors.New("hub: invalid message data")
+	// ErrPongTimeout: no pong within PongTimeout of a ping (close 1001
+	// sent).
+	ErrPongTimeout = errors.New("hub: no pong within PongTimeout")
+	// ErrWrite: a write to the peer failed or timed out (WriteTimeout); the
+	// connection was closed without a close frame.
+	ErrWrite = errors.New("hub: write to the peer failed")
+	// ErrConnReset: the peer reset the connection.
+	ErrConnReset = errors.New("hub: connection reset by the peer")
+)
+
+// SessionError is what OnError receives when a session fails because of
+// the peer or the network (a callback's panic is a *PanicError instead). Err
+// wraps one of ErrProtocol, ErrMessageTooBig, ErrInvalidData,
+// ErrPongTimeout, ErrWrite or ErrConnReset, and the underlying error when
+// there is one. A peer that closes its TCP connection without a close frame
+// is not reported here; OnClose sees CloseAbnormal.
+type SessionError struct {
+	// Code is the close code sent to the peer, or CloseAbnormal when the
+	// connection was closed without one.
+	Code int
+	Err  error
+}
+
+func (e *SessionError) Error() string {
+	return fmt.Sprintf("hub: session failed (close %d): %v", e.Code, e.Err)
+}
+
+// Unwrap returns Err.
+func (e *SessionError) Unwrap() error { return e.Err }

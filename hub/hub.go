@@ -30,10 +30,11 @@ type Hub struct {
 	onClose   atomic.Pointer[func(*Session, int, string)]
 	onError   atomic.Pointer[func(*Session, error)]
 
-	mu       sync.RWMutex // guards byID, reserved, closing
+	mu       sync.RWMutex // guards byID, reserved, closing, final, result
 	byID     map[string]*Session
 	reserved int // sessions admitted: being upgraded or attached
 	closing  bool
+	final    bool           // Shutdown has returned its result
 	sessions sync.WaitGroup // one per running session
 
 	members membership
@@ -101,8 +102,13 @@ func (h *Hub) OnMessage(f func(s *Session, m Message)) { h.onMessage.Store(&f) }
 // dropped without one.
 func (h *Hub) OnClose(f func(s *Session, code int, reason string)) { h.onClose.Store(&f) }
 
-// OnError sets the function called when a callback panics (the session is
-// then closed with CloseServerError) or a session fails unexpectedly.
+// OnError sets the function called when a callback panics (with a
+// *PanicError, at once; the session is then closed with CloseServerError)
+// and when a session fails because of its peer or the network (with a
+// *SessionError, once, after the session has ended and before OnClose):
+// protocol violations, oversized messages, invalid UTF-8 or compressed
+// data, missed pongs, failed or timed-out writes, resets. Inspect err with
+// errors.As and errors.Is. It runs on the session's reader goroutine.
 func (h *Hub) OnError(f func(s *Session, err error)) { h.onError.Store(&f) }
 
 // PanicError is passed to OnError when a callback panics.
@@ -121,12 +127,7 @@ func (h *Hub) guard(s *Session, f func()) (ok bool) {
 			ok = false
 			err := &PanicError{Value: v, Stack: debug.Stack()}
 			h.logger().Error("wsgate: callback panicked", "session", s.id, "panic", v)
-			if cb := h.onError.Load(); cb != nil {
-				func() {
-					defer func() { recover() }() // an OnError that panics is not reported again
-					(*cb)(s, err)
-				}()
-			}
+			h.callError(s, err)
 			s.closeWith(CloseServerError, "internal error", false)
 		}
 	}()
@@ -146,6 +147,15 @@ func (h *Hub) callMessage(s *Session, m Message) bool {
 		return h.guard(s, func() { (*cb)(s, m) })
 	}
 	return true
+}
+
+// callError reports err to OnError; an OnError that panics is not reported
+// again.
+func (h *Hub) callError(s *Session, err error) {
+	if cb := h.onError.Load(); cb != nil {
+		defer func() { recover() }()
+		(*cb)(s, err)
+	}
 }
 
 func (h *Hub) callClose(s *Session) {

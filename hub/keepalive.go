@@ -75,7 +75,24 @@ func (s *Session) stampPing(payload []byte) {
 	s.lastPing.Store(now)
 	if s.ka.pong > 0 && s.pongSince == 0 {
 		s.pongSince = now
-		s.fc.Conn.SetReadDeadline(time.Now().Add(s.ka.pong))
+		s.pongDeadline = time.Now().Add(s.ka.pong)
+		s.fc.Conn.SetReadDeadline(s.pongDeadline)
+	}
+}
+
+// excusePause moves a pending pong deadline back by d, the time the reader
+// spent not reading because the InboundLimiter held it: a pong the peer
+// sent in time may be waiting in the socket behind the messages the
+// limiter is pacing, so that time is not the peer's to account for.
+func (s *Session) excusePause(d time.Duration) {
+	if d < time.Millisecond {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pongSince != 0 {
+		s.pongDeadline = s.pongDeadline.Add(d)
+		s.fc.Conn.SetReadDeadline(s.pongDeadline)
 	}
 }
 

@@ -1,6 +1,8 @@
 package hub
 
 import (
+	"context"
+	"net/http"
 	"testing"
 	"time"
 
@@ -39,11 +41,82 @@ func TestPongTimeout(t *testing.T) {
 				// loaded machine it can pass before the ping is written.
 				t.Log("the session timed out before its ping reached the client")
 			}
-			if code != -1 && code != CloseGoingAway {
+			if code != CloseAbnormal && code != CloseGoingAway {
 				t.Fatalf("client saw close %d %q", code, reason)
 			}
+			th.wantSessionErr(t, s, CloseGoingAway, ErrPongTimeout)
 		})
 	}
+}
+
+// pacer is an InboundLimiter that lets one message through per interval,
+// waiting for its turn as ratelimit's Delay policy does.
+type pacer struct {
+	every time.Duration
+	next  time.Time
+}
+
+func (p *pacer) Allow(ctx context.Context) (bool, error) {
+	now := time.Now()
+	if p.next.Before(now) {
+		p.next = now
+	}
+	wait := p.next.Sub(now)
+	p.next = p.next.Add(p.every)
+	if wait <= 0 {
+		return true, nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true, nil
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+}
+
+// TestLimiterPauseIsNotAPongTimeout: a client that sends a burst which the
+// limiter paces over much longer than PongTimeout answers every ping in
+// time, but its pongs wait in the socket behind the burst. The session must
+// stay open and deliver the whole burst.
+func TestLimiterPauseIsNotAPongTimeout(t *testing.T) {
+	t.Parallel()
+	const burst, every = 40, 20 * time.Millisecond // 800ms of pacing
+	th := newTestHub(t, Config{PingInterval: 30 * time.Millisecond, PongTimeout: 100 * time.Millisecond})
+	th.acceptOptions(func(*http.Request) AcceptOptions { return AcceptOptions{Limiter: &pacer{every: every}} })
+	got := make(chan struct{}, burst)
+	th.OnMessage(func(*Session, Message) { got <- struct{}{} })
+	c, s := th.dial(t)
+	readErr := make(chan error, 1)
+	go func() { // answers pings (gorilla's default handler) while reading
+		for {
+			if _, _, err := c.ReadMessage(); err != nil {
+				readErr <- err
+				return
+			}
+		}
+	}()
+	for range burst {
+		if err := c.WriteMessage(websocket.TextMessage, []byte("b")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range burst {
+		select {
+		case <-got:
+		case <-s.Done():
+			t.Fatalf("session ended after %d of %d messages: %v", i, burst, s.Err())
+		case <-time.After(waitFor):
+			t.Fatalf("only %d of %d messages delivered", i, burst)
+		}
+	}
+	if isDone(s.Done()) {
+		t.Fatalf("session ended: %v", s.Err())
+	}
+	c.Close()
+	<-readErr
+	th.awaitEnd(t, s)
 }
 
 func TestRTT(t *testing.T) {

@@ -46,6 +46,7 @@ type testHub struct {
 
 	dialSeq atomic.Uint64
 	waiters sync.Map // dial ID → chan *Session
+	errBy   sync.Map // session ID → the first error OnError reported for it
 
 	mu     sync.Mutex
 	closed map[string]closeEvent // session ID → what OnClose reported
@@ -67,7 +68,8 @@ func newTestHub(t testing.TB, cfg Config) *testHub {
 	}
 	th.onConnect(nil)
 	th.onClose(nil)
-	h.OnError(func(_ *Session, err error) {
+	h.OnError(func(s *Session, err error) {
+		th.errBy.LoadOrStore(s.ID(), err)
 		select {
 		case th.errs <- err:
 		default:
@@ -191,6 +193,26 @@ func (th *testHub) awaitEnd(t testing.TB, s *Session) closeEvent {
 		t.Fatalf("session %s ended without OnClose", s.ID())
 	}
 	return ev
+}
+
+// sessionErr returns what OnError reported for s, which has ended (OnError
+// runs before OnClose), or nil.
+func (th *testHub) sessionErr(s *Session) error {
+	if err, ok := th.errBy.Load(s.ID()); ok {
+		return err.(error)
+	}
+	return nil
+}
+
+// wantSessionErr fails unless OnError reported a *SessionError for s, which
+// has ended, with code and cause.
+func (th *testHub) wantSessionErr(t testing.TB, s *Session, code int, cause error) {
+	t.Helper()
+	err := th.sessionErr(s)
+	var se *SessionError
+	if !errors.As(err, &se) || se.Code != code || !errors.Is(err, cause) {
+		t.Fatalf("OnError got %v, want a *SessionError with code %d wrapping %q", err, code, cause)
+	}
 }
 
 // readMsg reads one data message from c.

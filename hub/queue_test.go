@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -275,5 +276,43 @@ func TestBlockWaits(t *testing.T) {
 	}
 	if c := s.Counters(); c.Dropped != 0 {
 		t.Fatalf("counters %+v", c)
+	}
+}
+
+// TestQueueBoundCountsTheBatchInFlight: while the writer is stuck writing a
+// batch, that batch counts against the queue's bounds, so a session never
+// holds more unwritten bytes than MaxQueuedBytes (plus one message larger
+// than the bound, alone).
+func TestQueueBoundCountsTheBatchInFlight(t *testing.T) {
+	t.Parallel()
+	const limit = 1 << 20
+	th := newTestHub(t, Config{PingInterval: -1, MaxQueuedBytes: limit, SlowPolicy: DropNewest})
+	th.onConnect(func(s *Session) { shrinkSendBuffer(t, s) })
+	_, s := th.dialWith(t, stalledDialer(), nil) // never reads
+	if err := s.Send(Binary(make([]byte, limit))); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the writer has taken it and is stuck on the socket.
+	deadline := time.Now().Add(waitFor)
+	for {
+		s.mu.Lock()
+		taken := s.writing && len(s.queue) == 0
+		s.mu.Unlock()
+		if taken {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the writer never took the message")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := s.Send(Text("one more")); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("Send with a full batch in flight: %v, want ErrQueueFull", err)
+	}
+	if msgs, bytes := s.Queued(); msgs != 1 || bytes != limit {
+		t.Fatalf("Queued = %d, %d; want the batch in flight: 1, %d", msgs, bytes, limit)
+	}
+	if d := s.Counters().Dropped; d != 1 {
+		t.Fatalf("Dropped = %d", d)
 	}
 }

@@ -140,4 +140,3 @@ func (rc *rawClient) readClose() (int, error) {
 		}
 	}
 }
-

@@ -15,12 +15,12 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// sessionState moves only forward: open → closing → ended.
+// sessionState moves only forward: open → closing → ended (closing.go).
 type sessionState int32
 
 const (
 	stateOpen    sessionState = iota // messages may be queued
-	stateClosing                     // a close frame is queued or sent; nothing more is queued
+	stateClosing                     // nothing more is queued; the context is cancelled
 	stateEnded                       // the reader has finished; the session is gone from the hub
 )
 
@@ -59,24 +59,33 @@ type Session struct {
 	metaMu sync.RWMutex
 	meta   map[string]any
 
+	// Lock order: the hub's locks (Hub.mu, the membership lock) before mu,
+	// and mu before flushConn.mu; metaMu is never held with another lock.
+	// No lock is held during network I/O or a user callback.
+	//
 	// Guarded by mu.
-	mu         sync.Mutex
-	state      sessionState
-	queue      []*outbound
-	spare      []*outbound // a drained queue kept for reuse while the writer runs
-	queued     int         // bytes in queue
-	writing    bool        // a writer goroutine is running
-	writerDone chan struct{}
-	space      chan struct{} // closed when the writer takes a batch; Block waiters
-	sentClose  *CloseError   // what we sent, once queued
-	gotClose   *CloseError   // what the peer sent
-	peerFirst  bool          // the peer's close frame came before we sent or queued ours
-	endErr     *CloseError   // how the session ended, once ended
-	forced     bool          // the TCP connection was closed without a completed close handshake
-	pongSince  int64         // payload of the oldest unanswered ping while a pong deadline is set, else 0
-	pingTimer  *time.Timer
-	idleTimer  *time.Timer
-	closeTimer *time.Timer
+	mu           sync.Mutex
+	state        sessionState // changed only by setStateLocked (closing.go)
+	queue        []*outbound
+	spare        []*outbound // a drained queue kept for reuse while the writer runs
+	queued       int         // bytes in queue
+	inflight     int         // messages in the batch the writer is writing
+	inflightB    int         // bytes in that batch; queue bounds count both
+	writing      bool        // a writer goroutine is running
+	writerDone   chan struct{}
+	space        chan struct{} // closed when the writer has written a batch; Block waiters
+	sentClose    *CloseError   // what we sent, once queued
+	gotClose     *CloseError   // what the peer sent
+	peerFirst    bool          // the peer's close frame came before we sent or queued ours
+	endErr       *CloseError   // how the session ended, once ended
+	forced       bool          // the TCP connection was closed without a completed close handshake
+	disconnected bool          // Disconnect was called
+	failure      *SessionError // the error that ended the session, for OnError
+	pongSince    int64         // payload of the oldest unanswered ping while a pong deadline is set, else 0
+	pongDeadline time.Time     // the read deadline set for that ping's pong
+	pingTimer    *time.Timer
+	idleTimer    *time.Timer
+	closeTimer   *time.Timer
 
 	// Guarded by the hub's membership lock.
 	rooms  map[string]struct{}
@@ -149,12 +158,13 @@ func (s *Session) Counters() Counters {
 	}
 }
 
-// Queued returns how many messages and bytes wait in the session's send
-// queue.
+// Queued returns how many messages and bytes the session holds that have
+// not been written yet: its send queue and the batch being written. These
+// are what Config.MaxQueuedMessages and MaxQueuedBytes bound.
 func (s *Session) Queued() (messages, bytes int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.queue), s.queued
+	return len(s.queue) + s.inflight, s.queued + s.inflightB
 }
 
 // Set stores a metadata value under key.
@@ -222,19 +232,36 @@ func (s *Session) Close(code int, reason string) error {
 	return nil
 }
 
+// Kick closes the session at once with code and reason: whatever is still
+// queued is dropped (and counted), the close frame is the next frame
+// written, and the peer has Config.CloseTimeout from now to answer before
+// the connection is closed. OnClose and Err report code and reason. Kick
+// does not wait; use Done. It returns ErrClosed if the session is already
+// closing, and an error for a code not valid on the wire (see Close).
+//
+// A frame the writer has already started writing is finished first (a
+// frame cannot be cut short), so a peer that has stopped reading may never
+// see the close frame; it sees the connection close after CloseTimeout.
+func (s *Session) Kick(code int, reason string) error {
+	if !validCloseCode(code) {
+		return errBadCloseCode
+	}
+	if !s.closeWith(code, reason, true) {
+		return ErrClosed
+	}
+	return nil
+}
+
 // Disconnect closes the network connection at once, without a close
-// handshake; whatever is still queued is dropped and counted. Use it for
-// abusive peers; use Close to end a session politely.
+// handshake; whatever is still queued is dropped and counted. The peer
+// sees an abnormal closure (1006); OnClose reports CloseAbnormal with the
+// reason "disconnected by the server". Use it for abusive peers; use Kick
+// to close at once with a code, Close to end a session politely.
 func (s *Session) Disconnect() {
 	s.mu.Lock()
-	if s.state == stateOpen {
-		s.state = stateClosing
-	}
-	s.dropQueueLocked()
-	s.forced = true
+	s.disconnected = true
 	s.mu.Unlock()
-	s.cancel()
-	s.fc.Close()
+	s.fail()
 }
 
 // Err returns how the session ended, once Done is closed; nil before.
@@ -250,41 +277,6 @@ func (s *Session) Err() error {
 // Rooms returns the rooms the session is in, sorted; once it has ended (in
 // OnClose), the rooms it was in.
 func (s *Session) Rooms() []string { return s.hub.sessionRooms(s) }
-
-// closeWith queues a close frame after what is queued (or, with drop, in
-// place of it) and moves the session to closing.
-func (s *Session) closeWith(code int, reason string, drop bool) {
-	reason = truncateReason(reason)
-	defer s.cancel()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.state != stateOpen {
-		return
-	}
-	s.state = stateClosing
-	if drop {
-		s.dropQueueLocked()
-	}
-	s.sentClose = &CloseError{Code: code, Reason: reason}
-	s.pushLocked(&outbound{typ: websocket.CloseMessage, data: websocket.FormatCloseMessage(code, reason)}, 0)
-}
-
-// dropQueueLocked discards the queue, counting each data message.
-func (s *Session) dropQueueLocked() {
-	n := 0
-	for i, o := range s.queue {
-		if isDataType(o.typ) {
-			n++
-		}
-		s.queue[i] = nil
-	}
-	if n > 0 {
-		s.dropped.Add(uint64(n))
-		s.hub.stats.dropped.Add(uint64(n))
-	}
-	s.queue = s.queue[:0]
-	s.queued = 0
-}
 
 func remoteAddrPort(c net.Conn) netip.AddrPort {
 	ap, err := netip.ParseAddrPort(c.RemoteAddr().String())

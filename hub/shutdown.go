@@ -11,7 +11,18 @@ type ShutdownResult struct {
 	// Drained sessions received every queued message and answered the close
 	// frame; Forced sessions had their connection closed before that.
 	Drained, Forced int
+	// Running counts the Forced sessions whose reader had not finished when
+	// Shutdown returned: a callback of theirs (OnConnect, OnMessage,
+	// OnClose) was still running. Their connections are closed; their
+	// OnClose runs when the callback returns.
+	Running int
 }
+
+// forcedGrace is how long Shutdown waits, once its context has ended and
+// it has closed the remaining connections, for their readers to finish.
+// A reader whose connection is closed ends at once unless a callback holds
+// it.
+const forcedGrace = 100 * time.Millisecond
 
 // Shutdown stops admitting sessions (Accept returns ErrShuttingDown), queues
 // a close frame with CloseGoingAway behind every session's pending messages,
@@ -19,6 +30,11 @@ type ShutdownResult struct {
 // connections are closed at once. Shutdown returns once every session has
 // ended and the broker is closed, with ctx's error if sessions were forced.
 // Later calls wait for the first to finish and return its result.
+//
+// Shutdown returns when ctx ends (at most forcedGrace, 100ms, later) even
+// if a callback blocks: callbacks may then still be running after it
+// returns (ShutdownResult.Running counts their sessions), and their
+// sessions end when they return.
 func (h *Hub) Shutdown(ctx context.Context) (ShutdownResult, error) {
 	first := false
 	h.shutdownOnce.Do(func() { first = true })
@@ -50,10 +66,19 @@ func (h *Hub) Shutdown(ctx context.Context) (ShutdownResult, error) {
 		for _, s := range h.all() {
 			s.fail()
 		}
-		<-all // closed connections end their readers promptly
+		grace := time.NewTimer(forcedGrace)
+		select {
+		case <-all: // closed connections end their readers promptly
+		case <-grace.C: // unless a callback holds one
+		}
+		grace.Stop()
 	}
 	h.broker.Close()
 	h.mu.Lock()
+	running := len(h.byID)
+	h.result.Forced += running
+	h.result.Running = running
+	h.final = true // sessions that end from now on are not counted again
 	res := h.result
 	h.mu.Unlock()
 	close(h.shutdownDone)
@@ -95,7 +120,7 @@ func (h *Hub) tally(s *Session) {
 	forced := s.forced
 	s.mu.Unlock()
 	h.mu.Lock()
-	if h.closing {
+	if h.closing && !h.final {
 		if forced {
 			h.result.Forced++
 		} else {

@@ -1,0 +1,306 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// TestErrorCloseReachesBusyClient: a client that is still sending when the
+// server fails the connection (an oversized message, a protocol error,
+// invalid UTF-8) reads the close frame once it is done writing, instead of
+// losing it to a reset; OnError and OnClose say what happened.
+func TestErrorCloseReachesBusyClient(t *testing.T) {
+	t.Parallel()
+	const flood = 1 << 20 // what the client sends after (or as) the offence
+	cases := []struct {
+		name    string
+		cfg     Config
+		offend  func(rc *rawClient) error
+		code    int
+		cause   error
+		onClose string
+	}{
+		{
+			name: "message over both limits",
+			cfg:  Config{MaxTextMessage: 1000, MaxBinaryMessage: 1000},
+			offend: func(rc *rawClient) error {
+				return rc.writeFlood(websocket.TextMessage, flood)
+			},
+			code: CloseTooBig, cause: ErrMessageTooBig,
+		},
+		{
+			name: "message over its type's limit",
+			cfg:  Config{MaxTextMessage: 100, MaxBinaryMessage: 4 << 20},
+			offend: func(rc *rawClient) error {
+				return rc.writeFlood(websocket.TextMessage, flood)
+			},
+			code: CloseTooBig, cause: ErrMessageTooBig, onClose: "message exceeds 100 bytes",
+		},
+		{
+			name: "reserved opcode",
+			offend: func(rc *rawClient) error {
+				if err := rc.writeFrame(true, 0x3, []byte("x")); err != nil {
+					return err
+				}
+				return rc.writeFlood(websocket.BinaryMessage, flood)
+			},
+			code: CloseProtocolError, cause: ErrProtocol,
+		},
+		{
+			name: "RSV1 on a ping",
+			offend: func(rc *rawClient) error {
+				if err := rc.writeFrame(true, 0x40|websocket.PingMessage, nil); err != nil {
+					return err
+				}
+				return rc.writeFlood(websocket.BinaryMessage, flood)
+			},
+			code: CloseProtocolError, cause: ErrProtocol, onClose: "RSV1 set on a control frame",
+		},
+		{
+			name: "invalid UTF-8",
+			offend: func(rc *rawClient) error {
+				if err := rc.writeFrame(true, websocket.TextMessage, []byte("bad \xff")); err != nil {
+					return err
+				}
+				return rc.writeFlood(websocket.BinaryMessage, flood)
+			},
+			code: CloseInvalidPayload, cause: ErrInvalidData, onClose: "invalid UTF-8 in text message",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.cfg.PingInterval = -1
+			th := newTestHub(t, tc.cfg)
+			bystander, bs := th.dial(t)
+			rc, _, s := th.rawDialSession(t, "")
+			werr := tc.offend(rc) // the server may stop reading; it must not reset
+			code, err := rc.readClose()
+			if err != nil || code != tc.code {
+				t.Fatalf("client read close %d, %v (write: %v); want %d", code, err, werr, tc.code)
+			}
+			rc.c.Close()
+			ev := th.awaitEnd(t, s)
+			if ev.code != tc.code || tc.onClose != "" && ev.reason != tc.onClose {
+				t.Fatalf("OnClose %d %q, want %d %q", ev.code, ev.reason, tc.code, tc.onClose)
+			}
+			th.wantSessionErr(t, s, tc.code, tc.cause)
+			// The bystander is unaffected.
+			if n, _ := th.Broadcast(Text("still here")); n != 1 {
+				t.Fatalf("Broadcast reached %d sessions", n)
+			}
+			readText(t, bystander, "still here")
+			if isDone(bs.Done()) {
+				t.Fatal("bystander ended")
+			}
+		})
+	}
+}
+
+// TestKick: Kick drops the queue and sends its close frame next; the peer
+// reads it and OnClose reports the server's code, where Close would have
+// delivered everything first.
+func TestKick(t *testing.T) {
+	t.Parallel()
+	const size, most = 16 << 10, 20000
+	th := newTestHub(t, Config{PingInterval: -1, MaxQueuedMessages: most + 1, MaxQueuedBytes: 1 << 30})
+	c, s := th.dial(t) // it reads only after the kick
+	payload := strings.Repeat("k", size)
+	// Send until the writer is stuck on a full socket with messages queued
+	// behind its batch.
+	n := 0
+	for ; n < most; n++ {
+		if err := s.Send(Text(payload)); err != nil {
+			t.Fatalf("Send %d: %v", n, err)
+		}
+		s.mu.Lock()
+		backlog := s.inflight > 0 && len(s.queue) > 0
+		s.mu.Unlock()
+		if backlog && n > 100 {
+			n++
+			break
+		}
+	}
+	if err := s.Kick(4001, "kicked"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Kick(4002, "again"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("second Kick: %v, want ErrClosed", err)
+	}
+	if err := s.Send(Text("late")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Send after Kick: %v, want ErrClosed", err)
+	}
+	if err := s.Kick(999, ""); err == nil {
+		t.Fatal("Kick accepted code 999")
+	}
+	got := 0
+	c.SetReadDeadline(time.Now().Add(waitFor))
+	for {
+		_, _, err := c.ReadMessage()
+		if err == nil {
+			got++
+			continue
+		}
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != 4001 || ce.Text != "kicked" {
+			t.Fatalf("after %d messages: %v, want close 4001 kicked", got, err)
+		}
+		break
+	}
+	ev := th.awaitEnd(t, s)
+	if ev.code != 4001 || ev.reason != "kicked" {
+		t.Fatalf("OnClose %+v", ev)
+	}
+	dropped := s.Counters().Dropped
+	if got >= n || got+int(dropped) != n {
+		t.Fatalf("client read %d of %d messages, %d dropped: the queue was not discarded", got, n, dropped)
+	}
+	if err := th.sessionErr(s); err != nil {
+		t.Fatalf("OnError %v for a kick", err)
+	}
+}
+
+// TestDisconnectReason: Disconnect closes without a close frame; OnClose
+// says the server did it.
+func TestDisconnectReason(t *testing.T) {
+	t.Parallel()
+	th := newTestHub(t, Config{PingInterval: -1})
+	c, s := th.dial(t)
+	s.Disconnect()
+	if code, _ := awaitClose(t, c); code != CloseAbnormal {
+		t.Fatalf("client saw close %d, want none (1006)", code)
+	}
+	if ev := th.awaitEnd(t, s); ev.code != CloseAbnormal || ev.reason != "disconnected by the server" {
+		t.Fatalf("OnClose %+v", ev)
+	}
+}
+
+// TestFailedWriteRefusesSends: once a write has failed, the session refuses
+// messages at once (even while its reader is still busy in OnMessage), and
+// OnError reports the write failure.
+func TestFailedWriteRefusesSends(t *testing.T) {
+	t.Parallel()
+	th := newTestHub(t, Config{PingInterval: -1, WriteTimeout: 50 * time.Millisecond})
+	inCallback, release := make(chan struct{}), make(chan struct{})
+	th.OnMessage(func(*Session, Message) {
+		close(inCallback)
+		<-release
+	})
+	th.onConnect(func(s *Session) { shrinkSendBuffer(t, s) })
+	c, s := th.dialWith(t, stalledDialer(), nil)
+	if err := c.WriteMessage(websocket.TextMessage, []byte("hold the reader")); err != nil {
+		t.Fatal(err)
+	}
+	<-inCallback
+	if err := s.Send(Binary(make([]byte, 1<<20))); err != nil { // more than the sockets hold
+		t.Fatal(err)
+	}
+	select {
+	case <-s.Context().Done(): // the write timed out and the session failed
+	case <-time.After(waitFor):
+		t.Fatal("the write never failed")
+	}
+	if err := s.Send(Text("into the void")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Send after a failed write: %v, want ErrClosed", err)
+	}
+	close(release)
+	if ev := th.awaitEnd(t, s); ev.code != CloseAbnormal {
+		t.Fatalf("OnClose %+v", ev)
+	}
+	th.wantSessionErr(t, s, CloseAbnormal, ErrWrite)
+	var ne net.Error
+	if err := th.sessionErr(s); !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("OnError %v does not wrap the timeout", err)
+	}
+}
+
+// TestPeerResetReported: a peer that resets its connection is reported to
+// OnError; one that closes it without a close frame is not.
+func TestPeerResetReported(t *testing.T) {
+	t.Parallel()
+	th := newTestHub(t, Config{PingInterval: -1})
+	c, s := th.dial(t)
+	tc := c.NetConn().(*net.TCPConn)
+	tc.SetLinger(0) // close with a reset
+	tc.Close()
+	th.awaitEnd(t, s)
+	th.wantSessionErr(t, s, CloseAbnormal, ErrConnReset)
+	if !errors.Is(th.sessionErr(s), syscall.ECONNRESET) {
+		t.Fatalf("OnError %v does not wrap ECONNRESET", th.sessionErr(s))
+	}
+
+	c2, s2 := th.dial(t)
+	c2.NetConn().Close() // FIN, no close frame
+	if ev := th.awaitEnd(t, s2); ev.code != CloseAbnormal {
+		t.Fatalf("OnClose %+v", ev)
+	}
+	if err := th.sessionErr(s2); err != nil {
+		t.Fatalf("OnError %v for a plain TCP close", err)
+	}
+}
+
+// TestShutdownReturnsDespiteBlockedCallback: Shutdown returns when its
+// context ends even if a callback never returns, closes that session's
+// connection, and says so in its result.
+func TestShutdownReturnsDespiteBlockedCallback(t *testing.T) {
+	t.Parallel()
+	th := newTestHub(t, Config{PingInterval: -1})
+	inCallback, release := make(chan struct{}), make(chan struct{})
+	closed := make(chan int, 2)
+	th.OnMessage(func(*Session, Message) {
+		close(inCallback)
+		<-release
+	})
+	th.onClose(func(_ *Session, code int, _ string) { closed <- code })
+	stuck, _ := th.dial(t)
+	idle, _ := th.dial(t)
+	if err := stuck.WriteMessage(websocket.TextMessage, []byte("block")); err != nil {
+		t.Fatal(err)
+	}
+	<-inCallback
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	type ret struct {
+		res ShutdownResult
+		err error
+	}
+	done := make(chan ret, 1)
+	go func() {
+		res, err := th.Shutdown(ctx)
+		done <- ret{res, err}
+	}()
+	// The idle client answers the close frame; the stuck one does not read.
+	if code, _ := awaitClose(t, idle); code != CloseGoingAway {
+		t.Fatalf("idle client saw %d", code)
+	}
+	idle.Close()
+	var r ret
+	select {
+	case r = <-done:
+	case <-time.After(waitFor):
+		close(release)
+		t.Fatal("Shutdown did not return while a callback blocked")
+	}
+	if !errors.Is(r.err, context.DeadlineExceeded) || r.res.Running != 1 || r.res.Forced < 1 || r.res.Drained+r.res.Forced != 2 {
+		t.Fatalf("Shutdown = %+v, %v", r.res, r.err)
+	}
+	// The stuck session's connection is closed already.
+	if code, _ := awaitClose(t, stuck); code != CloseGoingAway && code != -1 {
+		t.Fatalf("stuck client saw %d", code)
+	}
+	close(release)
+	for range 2 {
+		select {
+		case <-closed:
+		case <-time.After(waitFor):
+			t.Fatal("OnClose did not run once the callback returned")
+		}
+	}
+}
