@@ -10,37 +10,58 @@
 //
 // # Sessions
 //
-// Each session has one reader, which is the goroutine that called Accept (the
-// HTTP handler's goroutine), and at most one writer goroutine, which exists
-// only while the session's queue holds messages. The writer takes everything
+// Each session has one reader, a goroutine Accept starts (Accept itself
+// returns as soon as the session is attached, so the HTTP handler's
+// goroutine and buffers are freed), and at most one writer goroutine, which
+// exists only while the session's queue holds messages. Callbacks run on
+// the reader. The writer takes everything
 // queued, writes all of it and flushes once, so a burst costs one system call
 // instead of one per message. A message sent to many sessions is framed once
 // and the same bytes are written to every target.
 //
 // Queues are bounded in messages and bytes (Config.MaxQueuedMessages,
-// Config.MaxQueuedBytes). When a bound is hit the session's SlowPolicy applies;
+// Config.MaxQueuedBytes), counting the batch being written. When a bound is
+// hit the session's SlowPolicy applies;
 // the default closes the slow session with CloseSlowConsumer so that no
 // message is lost without the client knowing. Every dropped message is
 // counted.
 //
 // # Keep-alive
 //
-// The hub pings every Config.PingInterval with the send time in the payload,
-// measures the round trip from the pong (Session.RTT), ends a session whose
-// peer has sent nothing within PingInterval+PongTimeout, and ends sessions
-// that sent no message within Config.IdleTimeout.
+// The hub pings every Config.PingInterval with the send time in the payload
+// (stamped when the ping is written), measures the round trip from the pong
+// (Session.RTT), and ends a session with 1001 "pong timeout" when no pong
+// arrives within Config.PongTimeout of a ping being written (time the
+// reader spends held by an InboundLimiter does not count). Separately, a
+// session that sends no data message for Config.IdleTimeout (pongs do not
+// count) is closed with 1001 "idle timeout"; there is no idle timeout by
+// default.
+//
+// # Closing and errors
+//
+// Session.Close sends a close frame after what is queued; Session.Kick drops
+// the queue and sends it next; Session.Disconnect closes the connection
+// without one. When the hub fails a connection for the peer's error
+// (protocol violation 1002, invalid data 1007, oversized message 1009) it
+// writes the close frame at once and then lingers: it half-closes the
+// connection and discards what the peer still sends for up to
+// Config.CloseTimeout, so that the peer can read the close frame instead of
+// losing it to a reset. OnError receives a *SessionError for such failures,
+// for missed pongs, failed writes and resets; OnClose reports how every
+// session ended.
 //
 // # Brokers
 //
 // Routing goes through a Broker so that several processes can serve one
 // application: a message published on one node reaches the matching sessions
-// on every node. The default broker is in-process; MemoryBroker lets several
+// on every node. The default broker is in-process; MemoryBus lets several
 // hubs in one process act as nodes of one cluster.
 //
 // # Shutdown
 //
 // Shutdown stops admitting sessions, lets every queued message reach its
 // session, sends close 1001, waits for the peers' close frames until its
-// context ends, then closes what is left. http.Server.Shutdown does not know
+// context ends, then closes what is left and returns, even if a callback is
+// still running. http.Server.Shutdown does not know
 // about hijacked connections; Hub.RegisterOnShutdown hooks the two together.
 package hub
