@@ -93,6 +93,19 @@ func TestHandshakeRefusals(t *testing.T) {
 			counted: middleware.Refusals{Handshake: 1},
 		},
 		{
+			// No body follows: the refusal must not wait for one.
+			name:   "declared body",
+			send:   raw("GET", "HTTP/1.1", func(h http.Header) { h.Set("Content-Length", "1000") }),
+			status: 400, reason: "WebSocket handshake must not have a body",
+			counted: middleware.Refusals{Handshake: 1},
+		},
+		{
+			name:   "chunked body",
+			send:   raw("GET", "HTTP/1.1", func(h http.Header) { h.Set("Transfer-Encoding", "chunked") }),
+			status: 400, reason: "WebSocket handshake must not have a body",
+			counted: middleware.Refusals{Handshake: 1},
+		},
+		{
 			name:   "missing Connection header",
 			send:   raw("GET", "HTTP/1.1", func(h http.Header) { h.Del("Connection") }),
 			status: 400, reason: "missing Connection: Upgrade",
