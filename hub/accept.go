@@ -158,19 +158,13 @@ func (h *Hub) newSession(conn *websocket.Conn, fc *flushConn, r *http.Request, o
 		conn.EnableWriteCompression(true)
 		conn.SetCompressionLevel(flateLevel(h.cfg.Compression.Level))
 	}
-	conn.SetReadLimit(readLimit(&h.cfg))
+	// No read limit in gorilla: it would answer an oversized frame with a
+	// 1009 of its own, without the reason the hub gives. The reader enforces
+	// the per-type limits on the reassembled, inflated message as it
+	// streams in, so nothing past the limit is ever buffered (reader.go).
 	conn.SetPongHandler(s.onPong)
 	conn.SetCloseHandler(s.onPeerClose)
 	return s
-}
-
-// readLimit is gorilla's frame-level backstop; the reader enforces the exact
-// per-type limits on the reassembled, inflated message.
-func readLimit(c *Config) int64 {
-	if c.MaxTextMessage < 0 || c.MaxBinaryMessage < 0 {
-		return 0
-	}
-	return max(c.MaxTextMessage, c.MaxBinaryMessage)
 }
 
 // handshakeOnly are request headers that serve the upgrade alone; a session

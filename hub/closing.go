@@ -142,8 +142,8 @@ func (s *Session) failed() error {
 }
 
 // readEnded records why reading stopped: a close frame from the peer, a
-// limit gorilla enforced, a protocol error gorilla answered, a missed pong,
-// a reset or a dropped connection.
+// protocol error gorilla or the frame inspector found, a missed pong, a
+// reset or a dropped connection.
 func (s *Session) readEnded(err error) {
 	var ce *websocket.CloseError
 	var ne net.Error
@@ -155,9 +155,6 @@ func (s *Session) readEnded(err error) {
 		// The frame inspector stopped a frame gorilla would have accepted:
 		// fail the connection as gorilla does for the violations it sees.
 		s.sendCloseNow(CloseProtocolError, fv.reason, fmt.Errorf("%w: %s", ErrProtocol, fv.reason))
-	case errors.Is(err, websocket.ErrReadLimit):
-		// gorilla has sent close 1009 itself.
-		s.recordSent(CloseTooBig, "message too big", fmt.Errorf("%w: %w", ErrMessageTooBig, err))
 	case errors.As(err, &ne) && ne.Timeout():
 		s.mu.Lock()
 		open := s.state == stateOpen
