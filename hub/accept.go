@@ -16,7 +16,10 @@ import (
 // reaches OnMessage. Allow returns (true, nil) to deliver it, (false, nil) to
 // drop it (the limiter counts it), or (false, err) to close the session with
 // ClosePolicy and err's text as the reason. It may block (to slow a sender
-// down); it must return when ctx ends. ratelimit.SessionLimiter implements it.
+// down); it must return when ctx ends. While it blocks the session reads
+// nothing, control frames included; the time it blocks does not count
+// against the pong deadline (the peer's pongs wait in the socket behind the
+// messages being paced). ratelimit.SessionLimiter implements it.
 type InboundLimiter interface {
 	Allow(ctx context.Context) (bool, error)
 }
