@@ -16,7 +16,7 @@ type Prefixes struct {
 // ErrPrefix; callers name the entry in their own terms with Index.
 type PrefixError struct {
 	Index  int    // position of the entry in the slice given to NewPrefixes
-	Reason string // what is wrong, such as "is not a valid prefix"
+	Reason string // what is wrong, such as "invalid prefix"
 }
 
 func (e *PrefixError) Error() string {
@@ -38,7 +38,7 @@ func NewPrefixes(ps []netip.Prefix) (Prefixes, error) {
 	list := make([]netip.Prefix, 0, len(ps))
 	for i, p := range ps {
 		if !p.IsValid() {
-			return Prefixes{}, &PrefixError{Index: i, Reason: "is not a valid prefix (the zero netip.Prefix, or bits out of range)"}
+			return Prefixes{}, &PrefixError{Index: i, Reason: "invalid prefix (the zero netip.Prefix, or bits out of range)"}
 		}
 		// netip refuses zones in prefixes today; the check keeps this set
 		// correct should a Prefix ever carry one.

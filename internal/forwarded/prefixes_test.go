@@ -53,8 +53,8 @@ func TestNewPrefixesErrors(t *testing.T) {
 		index  int
 		reason string
 	}{
-		{"zero prefix", []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), {}}, 1, "not a valid prefix"},
-		{"bits out of range", []netip.Prefix{netip.PrefixFrom(netip.MustParseAddr("10.0.0.0"), 33)}, 0, "not a valid prefix"},
+		{"zero prefix", []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), {}}, 1, "invalid prefix"},
+		{"bits out of range", []netip.Prefix{netip.PrefixFrom(netip.MustParseAddr("10.0.0.0"), 33)}, 0, "invalid prefix"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
