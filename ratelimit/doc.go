@@ -10,7 +10,10 @@
 // X-Forwarded-For or Forwarded (RFC 7239) from right to left, skipping
 // trusted hops, and returns the first untrusted address. A malformed hop
 // stops the walk and the last good hop is used (fail closed): a client can
-// never choose its IP by sending garbage. IPv4-mapped IPv6 addresses
+// never choose its IP by sending garbage. A Forwarded header that breaks
+// the RFC 7239 grammar, or holds more than 32 elements or 8 KiB, is not
+// read at all. These are the rules the origin package applies too: both
+// read the headers with one shared parser. IPv4-mapped IPv6 addresses
 // (::ffff:a.b.c.d) fold to IPv4 and IPv6 zones are dropped, so one client
 // cannot hold two keys. [RealIP] stores the result in the request context
 // and [ClientIP] reads it back. Deployments behind a TCP load balancer can
