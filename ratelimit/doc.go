@@ -32,6 +32,13 @@
 //	too many connections (global, per IP, per user, table full)  503 + Retry-After
 //	handshake rate exceeded for the IP                           429 + Retry-After
 //
+// A per-IP limit counts an IPv4 client per address and an IPv6 client per
+// network: by default its /64 (ConnConfig.IPv6Prefix, RateConfig.IPv6Prefix;
+// 1 to 128, zero meaning 64). One subscriber usually holds a whole /64, so
+// keying IPv6 per address would hand one client 2^64 budgets and let it fill
+// the tables below; every address of one network shares one slot count,
+// one bucket and one table entry instead.
+//
 // Every per-key table is bounded by MaxKeys. The connection tables only
 // hold keys with live connections (a key leaves the table when its last
 // connection ends), so when a table is full of live keys a new key is
