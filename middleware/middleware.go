@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -41,8 +42,39 @@ type Config struct {
 	// if it panics, the session is closed with 1011.
 	OnTokenExpiry func(s *hub.Session) time.Time
 
+	// TrustedProxies lists the networks of the reverse proxies in front of
+	// this endpoint: the one place to say which proxies are trusted. From a
+	// peer in one of them, and only from such a peer, the handler believes
+	// the forwarding headers for both uses at once:
+	//   - the origin check takes the request's own origin (for same-origin
+	//     requests) from Forwarded host=/proto= or X-Forwarded-Host/-Proto,
+	//     as origin.Policy.TrustedProxies describes;
+	//   - the client IP that the limits key on (and that
+	//     ratelimit.ClientIP(s.Context()) returns) is found by walking
+	//     ClientIPHeaders right to left, as ratelimit.NewIPResolver
+	//     describes.
+	// Both read the headers with one parser and fail closed on a malformed
+	// one. Empty (the default): no proxy is trusted, the socket address is
+	// the client and the request's Host and TLS state give its own origin.
+	//
+	// Set trust here or in the older places, not both: New refuses
+	// TrustedProxies together with ClientIP, or with an Origin whose
+	// Policy already has TrustedProxies. An Origin without TrustedProxies is
+	// used with these proxies added. A limiter's own Resolver
+	// (ConnConfig.Resolver, RateConfig.Resolver) still overrides the client
+	// IP for that limiter; leave it nil.
+	TrustedProxies []netip.Prefix
+	// ClientIPHeaders names the headers read for the client IP from a
+	// trusted proxy, in order of precedence: "X-Forwarded-For", "X-Real-IP",
+	// "Forwarded" (see ratelimit.NewIPResolver). List only headers your
+	// proxies set or overwrite; a header a proxy passes through is written
+	// by the client. Nil means all three in that order. It needs
+	// TrustedProxies.
+	ClientIPHeaders []string
 	// ClientIP finds the client's address behind trusted proxies for the
-	// limits below. Nil means the socket address.
+	// limits below. Nil means the socket address, or, with TrustedProxies,
+	// a resolver built from TrustedProxies and ClientIPHeaders. Prefer
+	// TrustedProxies, which also feeds the origin check; New refuses both.
 	ClientIP *ratelimit.IPResolver
 	// Handshakes limits upgrade attempts per client IP (429).
 	Handshakes *ratelimit.HandshakeLimiter
@@ -106,6 +138,9 @@ func New(h *hub.Hub, cfg Config) (*Handler, error) {
 	if cfg.RetryAfter == 0 {
 		cfg.RetryAfter = 5 * time.Second
 	}
+	if err := applyTrust(&cfg); err != nil {
+		return nil, err
+	}
 	cfg.Subprotocols = slices.Clone(cfg.Subprotocols)
 	m := &Handler{hub: h, cfg: cfg, log: cfg.Logger}
 	if m.log == nil {
@@ -122,7 +157,7 @@ func New(h *hub.Hub, cfg Config) (*Handler, error) {
 	}
 	oc := cfg.Origin
 	if oc == nil {
-		sameOrigin, err := origin.New(origin.Policy{})
+		sameOrigin, err := origin.New(origin.Policy{TrustedProxies: cfg.TrustedProxies})
 		if err != nil {
 			return nil, err
 		}
@@ -142,6 +177,45 @@ func New(h *hub.Hub, cfg Config) (*Handler, error) {
 	}
 	m.chain = chain
 	return m, nil
+}
+
+// applyTrust validates TrustedProxies and ClientIPHeaders and turns them
+// into cfg.ClientIP and, when cfg.Origin is set, a Checker that trusts the
+// same proxies (a nil Origin gets them where New builds its default).
+func applyTrust(cfg *Config) error {
+	if len(cfg.TrustedProxies) == 0 {
+		if len(cfg.ClientIPHeaders) > 0 {
+			return fmt.Errorf("%w: ClientIPHeaders needs TrustedProxies", ErrConfig)
+		}
+		return nil
+	}
+	for i, p := range cfg.TrustedProxies {
+		if !p.IsValid() {
+			return fmt.Errorf("%w: TrustedProxies[%d] is not a valid prefix (the zero netip.Prefix, or bits out of range)", ErrConfig, i)
+		}
+	}
+	if cfg.ClientIP != nil {
+		return fmt.Errorf("%w: ClientIP and TrustedProxies are both set: trust proxies in one place (TrustedProxies, with ClientIPHeaders)", ErrConfig)
+	}
+	cfg.TrustedProxies = slices.Clone(cfg.TrustedProxies)
+	res, err := ratelimit.NewIPResolver(cfg.TrustedProxies, cfg.ClientIPHeaders...)
+	if err != nil {
+		return fmt.Errorf("%w: ClientIPHeaders: %w", ErrConfig, err)
+	}
+	cfg.ClientIP = res
+	if cfg.Origin != nil {
+		p := cfg.Origin.Policy()
+		if len(p.TrustedProxies) > 0 {
+			return fmt.Errorf("%w: Origin's Policy.TrustedProxies and TrustedProxies are both set: trust proxies in one place (TrustedProxies)", ErrConfig)
+		}
+		p.TrustedProxies = cfg.TrustedProxies
+		oc, err := origin.New(p)
+		if err != nil {
+			return fmt.Errorf("%w: TrustedProxies: %w", ErrConfig, err)
+		}
+		cfg.Origin = oc
+	}
+	return nil
 }
 
 // skipIfChecked runs check unless an origin middleware has already run for

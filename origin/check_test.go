@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -314,6 +315,20 @@ func TestCheckProxies(t *testing.T) {
 			header: h("Forwarded", `proto="ht tp"`), origins: one("http://backend:8080"), reason: reasonCross},
 		{name: "Forwarded host with userinfo", policy: p, remote: trusted, host: "backend:8080",
 			header: h("Forwarded", `host="public.example@evil.com"`), origins: one("http://public.example"), reason: reasonCross},
+		// The rules shared with ratelimit through internal/forwarded: the
+		// stricter of the two former parsers.
+		{name: "Forwarded bare for with port is a syntax error", policy: p, remote: trusted, host: "backend:8080",
+			header: h("Forwarded", "for=10.0.0.2:80;host=public.example;proto=https"), origins: one("https://public.example"), reason: reasonCross},
+		{name: "Forwarded bad for port stops the walk", policy: p, remote: trusted, host: "backend:8080",
+			header: h("Forwarded", `host=evil.com, for="10.0.0.2:99999x";host=public.example`), origins: one("http://public.example")},
+		{name: "Forwarded zoned for stops the walk", policy: p, remote: trusted, host: "backend:8080",
+			header: h("Forwarded", `host=evil.com, for="[fd00::2%eth0]";host=public.example`), origins: one("https://evil.com"), reason: reasonCross},
+		{name: "Forwarded over 32 elements from trusted", policy: p, remote: trusted, host: "backend:8080",
+			header: h("Forwarded", strings.Repeat("for=10.0.0.2, ", 32)+"for=10.0.0.3;host=public.example"), origins: one("http://public.example"), reason: reasonCross},
+		{name: "Forwarded at 32 elements from trusted", policy: p, remote: trusted, host: "backend:8080",
+			header: h("Forwarded", strings.Repeat("for=10.0.0.2, ", 31)+"for=10.0.0.3;host=public.example"), origins: one("http://public.example")},
+		{name: "Forwarded mapped trusted peer", policy: p, remote: "[::ffff:10.1.2.3]:5555", host: "backend:8080",
+			header: h("Forwarded", "for=198.51.100.7;host=public.example"), origins: one("http://public.example")},
 	})
 }
 
@@ -328,6 +343,45 @@ func TestCheckerIsolation(t *testing.T) {
 	r := &http.Request{Host: "server.test", Header: http.Header{"Origin": {"https://app.example.com"}}}
 	if err := c.Check(r); err != nil {
 		t.Fatalf("changing the Policy after New changed the Checker: %v", err)
+	}
+}
+
+func TestPolicyRoundTrip(t *testing.T) {
+	t.Parallel()
+	p := Policy{
+		AllowedOrigins: []string{"https://app.example.com"},
+		AllowNull:      true,
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
+	}
+	c, err := New(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.Policy()
+	if !reflect.DeepEqual(got, p) {
+		t.Fatalf("Policy() = %+v, want %+v", got, p)
+	}
+	got.AllowedOrigins[0] = "https://evil.com"
+	got.TrustedProxies[0] = netip.MustParsePrefix("0.0.0.0/0")
+	if again := c.Policy(); !reflect.DeepEqual(again, p) {
+		t.Fatalf("changing a returned Policy changed the Checker's: %+v", again)
+	}
+	// A Checker derived with other proxies trusts them and only them.
+	p2 := c.Policy()
+	p2.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
+	c2, err := New(p2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := func(remote string) *http.Request {
+		return &http.Request{Host: "backend:8080", RemoteAddr: remote, Header: http.Header{
+			"Origin": {"https://public.example"}, "Forwarded": {"host=public.example;proto=https"}}}
+	}
+	if err := c2.Check(r("192.0.2.1:1")); err != nil {
+		t.Errorf("derived Checker refused its trusted proxy's Forwarded host: %v", err)
+	}
+	if err := c2.Check(r("10.0.0.1:1")); Reason(err) != reasonCross {
+		t.Errorf("derived Checker still trusts the old proxy: %v", err)
 	}
 }
 

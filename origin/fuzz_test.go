@@ -4,9 +4,10 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
-	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/wsgate/wsgate/internal/forwarded"
 )
 
 // fuzzPolicy is the policy FuzzCheck runs against.
@@ -99,9 +100,12 @@ func stripPort(a string) string {
 }
 
 // FuzzForwarded feeds arbitrary Forwarded headers (lines split on '\n') to
-// the parser and to the trusted-proxy walk. Properties: no panic; bounded
-// output; serializing what was parsed and parsing it again gives the same
-// elements.
+// the request's own origin, from a trusted and from an untrusted peer. The
+// grammar itself is fuzzed in internal/forwarded; this checks origin's use
+// of it. Properties: no panic; from an untrusted peer the header changes
+// nothing; from a trusted peer a header the parser refuses makes the own
+// origin unknown (fail closed), and an accepted one gives the same answer
+// twice.
 func FuzzForwarded(f *testing.F) {
 	for _, s := range []string{
 		"for=192.0.2.60;proto=http;by=203.0.113.43",
@@ -117,34 +121,32 @@ func FuzzForwarded(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	request := func(remote string, lines []string) *http.Request {
+		r := &http.Request{Host: "backend.test:8080", RemoteAddr: remote, Header: http.Header{}}
+		for _, l := range lines {
+			r.Header.Add("Forwarded", l)
+		}
+		return r
+	}
+	plain, err := c.selfOrigin(request("198.51.100.9:1", nil))
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, header string) {
 		lines := strings.Split(header, "\n")
-		els, err := parseForwarded(lines)
-		// The walk must not panic whatever the header.
-		_, _, werr := c.forwardedHostProto(lines)
-		if (err == nil) != (werr == nil) {
-			t.Fatalf("parse error %v but walk error %v", err, werr)
+		if self, err := c.selfOrigin(request("198.51.100.9:1", lines)); err != nil || self != plain {
+			t.Fatalf("untrusted peer's Forwarded changed the own origin to %+v, %v", self, err)
 		}
-		if err != nil {
+		self, err := c.selfOrigin(request("10.0.0.1:1", lines))
+		if _, perr := forwarded.Parse(lines); perr != nil {
+			if err == nil {
+				t.Fatalf("header refused by the parser (%v) gave own origin %+v", perr, self)
+			}
 			return
 		}
-		if len(els) > maxForwardedElements {
-			t.Fatalf("%d elements, bound is %d", len(els), maxForwardedElements)
-		}
-		for _, e := range els {
-			parseNode(e.forNode)
-			parseNode(e.by)
-		}
-		line := serializeForwarded(els)
-		again, err := parseForwarded([]string{line})
-		if err != nil {
-			t.Fatalf("re-parsing %q: %v", line, err)
-		}
-		if len(els) == 0 {
-			els = nil
-		}
-		if !reflect.DeepEqual(again, els) {
-			t.Fatalf("round trip of %q:\n got %+v\nwant %+v", header, again, els)
+		again, err2 := c.selfOrigin(request("10.0.0.1:1", lines))
+		if self != again || (err == nil) != (err2 == nil) {
+			t.Fatalf("selfOrigin is not deterministic: %+v, %v then %+v, %v", self, err, again, err2)
 		}
 	})
 }

@@ -1,8 +1,12 @@
 package origin
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
+
+	"github.com/wsgate/wsgate/internal/forwarded"
 )
 
 // Policy says which Origins a Checker allows. Its zero value is the safe
@@ -65,8 +69,15 @@ type Policy struct {
 	// trusted host= and proto= win. Forwarded host=/proto= take precedence
 	// over X-Forwarded-Host/-Proto; those must hold a single value (a list
 	// is ambiguous: use Forwarded across several proxies). A malformed
-	// header from a trusted proxy makes the request's own origin unknown,
-	// so only AllowedOrigins can allow it.
+	// header from a trusted proxy (for Forwarded: any RFC 7239 syntax
+	// error, such as an unquoted for=192.0.2.1:80, or more than 32
+	// elements or 8 KiB) makes the request's own origin unknown, so only
+	// AllowedOrigins can allow it. The ratelimit package reads these
+	// headers by the same rules; middleware.Config.TrustedProxies sets
+	// both at once.
+	//
+	// IPv4-mapped prefixes (::ffff:10.0.0.0/104) count as their IPv4 form,
+	// and so do IPv4-mapped peer addresses.
 	//
 	// Empty (the default): no proxy is trusted; the request's own origin is
 	// r.Host with https when r.TLS is set, http otherwise.
@@ -81,7 +92,8 @@ type Checker struct {
 	refuseMissing bool
 	exact         map[origin]struct{}
 	wildcards     []wildcard
-	proxies       []netip.Prefix
+	proxies       forwarded.Prefixes
+	policy        Policy // a copy of what New was given, for Policy
 }
 
 // New validates p and returns a Checker for it. An invalid entry of
@@ -109,21 +121,27 @@ func New(p Policy) (*Checker, error) {
 			c.exact[exact] = struct{}{}
 		}
 	}
-	for i, pfx := range p.TrustedProxies {
-		if !pfx.IsValid() {
-			return nil, fmt.Errorf("%w: TrustedProxies[%d]: invalid prefix (the zero netip.Prefix, or bits out of range)", ErrBadPattern, i)
+	proxies, err := forwarded.NewPrefixes(p.TrustedProxies)
+	if err != nil {
+		var pe *forwarded.PrefixError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("%w: TrustedProxies[%d]: %s", ErrBadPattern, pe.Index, pe.Reason)
 		}
-		c.proxies = append(c.proxies, normalizePrefix(pfx))
+		return nil, fmt.Errorf("%w: TrustedProxies: %w", ErrBadPattern, err)
 	}
+	c.proxies = proxies
+	c.policy = p
+	c.policy.AllowedOrigins = slices.Clone(p.AllowedOrigins)
+	c.policy.TrustedProxies = slices.Clone(p.TrustedProxies)
 	return c, nil
 }
 
-// normalizePrefix masks pfx and turns an IPv4-mapped IPv6 prefix
-// (::ffff:10.0.0.0/104) into its IPv4 form, since peer addresses are
-// unmapped before they are compared.
-func normalizePrefix(pfx netip.Prefix) netip.Prefix {
-	if a := pfx.Addr(); a.Is4In6() && pfx.Bits() >= 96 {
-		pfx = netip.PrefixFrom(a.Unmap(), pfx.Bits()-96)
-	}
-	return pfx.Masked()
+// Policy returns a copy of the policy c was built from, as given to New.
+// Change the copy and pass it to New to derive a Checker with, for
+// example, other TrustedProxies.
+func (c *Checker) Policy() Policy {
+	p := c.policy
+	p.AllowedOrigins = slices.Clone(p.AllowedOrigins)
+	p.TrustedProxies = slices.Clone(p.TrustedProxies)
+	return p
 }

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/wsgate/wsgate/internal/forwarded"
 )
 
 func TestNewErrors(t *testing.T) {
@@ -96,7 +98,8 @@ func TestTrustedProxyNormalization(t *testing.T) {
 		{"[fe80::1%eth0]:1", false},
 		{"", false},
 	} {
-		if got := c.trustedPeer(tc.remote); got != tc.want {
+		peer, ok := forwarded.ParseRemoteAddr(tc.remote)
+		if got := ok && c.proxies.Contains(peer); got != tc.want {
 			t.Errorf("trustedPeer(%q) = %v, want %v", tc.remote, got, tc.want)
 		}
 	}

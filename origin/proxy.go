@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/wsgate/wsgate/internal/forwarded"
 )
 
 // selfOrigin returns the request's own origin: the origin a page served by
@@ -17,8 +19,8 @@ func (c *Checker) selfOrigin(r *http.Request) (origin, error) {
 		scheme = "https"
 	}
 	host := r.Host
-	if c.trustedPeer(r.RemoteAddr) {
-		fh, fp, err := c.forwardedHostProto(r.Header.Values("Forwarded"))
+	if peer, ok := forwarded.ParseRemoteAddr(r.RemoteAddr); ok && c.proxies.Contains(peer) {
+		fh, fp, err := c.forwardedHostProto(peer, r.Header.Values("Forwarded"))
 		if err != nil {
 			return origin{}, fmt.Errorf("trusted proxy's Forwarded header: %w", err)
 		}
@@ -50,54 +52,25 @@ func (c *Checker) selfOrigin(r *http.Request) (origin, error) {
 	return origin{scheme: s, host: h, port: withDefaultPort(s, port), ip: ip}, nil
 }
 
-// trustedPeer reports whether remoteAddr ("ip:port", or a bare ip) is in one
-// of the trusted proxy networks.
-func (c *Checker) trustedPeer(remoteAddr string) bool {
-	if len(c.proxies) == 0 {
-		return false
-	}
-	var addr netip.Addr
-	if ap, err := netip.ParseAddrPort(remoteAddr); err == nil {
-		addr = ap.Addr()
-	} else if a, err := netip.ParseAddr(remoteAddr); err == nil {
-		addr = a
-	} else {
-		return false
-	}
-	return c.trustedAddr(addr.WithZone("").Unmap())
-}
-
-func (c *Checker) trustedAddr(a netip.Addr) bool {
-	for _, p := range c.proxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
-// forwardedHostProto walks the Forwarded elements from the right (the one
-// the trusted peer added) to the left while each element's for= is itself a
-// trusted proxy, and returns the leftmost trusted host= and proto= seen.
-func (c *Checker) forwardedHostProto(lines []string) (host, proto string, err error) {
+// forwardedHostProto reads the Forwarded lines of a request from a trusted
+// peer: the elements the trusted proxies wrote (see
+// forwarded.Prefixes.WalkForwarded) are read right to left, and the
+// leftmost host= and proto= among them win.
+func (c *Checker) forwardedHostProto(peer netip.Addr, lines []string) (host, proto string, err error) {
 	if len(lines) == 0 {
 		return "", "", nil
 	}
-	els, err := parseForwarded(lines)
+	els, err := forwarded.Parse(lines)
 	if err != nil {
 		return "", "", err
 	}
-	for i := len(els) - 1; i >= 0; i-- {
-		e := els[i]
-		if e.host != "" {
-			host = e.host
+	_, vouched := c.proxies.WalkForwarded(peer, els)
+	for i := len(els) - 1; i >= len(els)-vouched; i-- {
+		if e := els[i]; e.Host != "" {
+			host = e.Host
 		}
-		if e.proto != "" {
-			proto = e.proto
-		}
-		addr, ok := parseNode(e.forNode)
-		if !ok || !c.trustedAddr(addr) {
-			break
+		if e := els[i]; e.Proto != "" {
+			proto = e.Proto
 		}
 	}
 	return host, proto, nil

@@ -34,6 +34,13 @@ type ConnConfig struct {
 	// table is never trimmed: a new key is refused with 503 until a
 	// tracked key's connections end. Zero means DefaultMaxKeys (100000).
 	MaxKeys int
+	// IPv6Prefix is the prefix length an IPv6 client is counted under for
+	// PerIP and MaxKeys: every address in one /IPv6Prefix network shares
+	// one budget, since a single client commonly holds a whole /64 and
+	// could otherwise open PerIP connections from each of 2^64 addresses.
+	// IPv4 clients are counted per address. Zero means DefaultIPv6Prefix
+	// (64); 128 counts each IPv6 address on its own. It must be 0 to 128.
+	IPv6Prefix int
 	// Resolver finds the client IP in [Connections]. Nil means the address
 	// stored by [RealIP] if it ran, else the socket address. Requests whose
 	// address cannot be parsed (a Unix socket listener) share one key.
@@ -47,7 +54,7 @@ type ConnLimiter struct {
 
 	mu     sync.Mutex
 	active int
-	ips    map[netip.Addr]int // nil when PerIP is 0; entries > 0
+	ips    map[netip.Addr]int // by ipKey; nil when PerIP is 0; entries > 0
 	users  map[string]int     // nil when PerUser is 0; entries > 0
 }
 
@@ -64,6 +71,11 @@ func NewConnLimiter(cfg ConnConfig) (*ConnLimiter, error) {
 	if cfg.RetryAfter < 0 {
 		return nil, configError("ConnConfig.RetryAfter", "must not be negative, got %v", cfg.RetryAfter)
 	}
+	bits, err := ipv6Bits("ConnConfig.IPv6Prefix", cfg.IPv6Prefix)
+	if err != nil {
+		return nil, err
+	}
+	cfg.IPv6Prefix = bits
 	if cfg.RetryAfter == 0 {
 		cfg.RetryAfter = DefaultRetryAfter
 	}
@@ -81,12 +93,13 @@ func NewConnLimiter(cfg ConnConfig) (*ConnLimiter, error) {
 }
 
 // Acquire takes a global, a per-IP and (unless user is "") a per-user
-// slot, all or nothing. The returned release gives them back; it is
+// slot, all or nothing. The per-IP slot is counted under ip's key: the
+// address for IPv4, its ConnConfig.IPv6Prefix network for IPv6. The returned release gives them back; it is
 // idempotent and safe to call from any goroutine, so `defer release()` is
 // enough on every path. A refusal is a [*LimitError] wrapping
 // [ErrTooManyConnections] whose Scope says which limit was hit.
 func (l *ConnLimiter) Acquire(ip netip.Addr, user string) (release func(), err error) {
-	return l.acquire(true, true, normalize(ip), user)
+	return l.acquire(true, true, ipKey(ip, l.cfg.IPv6Prefix), user)
 }
 
 // AcquireUser takes only a per-user slot, for a caller that already holds

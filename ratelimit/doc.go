@@ -10,7 +10,10 @@
 // X-Forwarded-For or Forwarded (RFC 7239) from right to left, skipping
 // trusted hops, and returns the first untrusted address. A malformed hop
 // stops the walk and the last good hop is used (fail closed): a client can
-// never choose its IP by sending garbage. IPv4-mapped IPv6 addresses
+// never choose its IP by sending garbage. A Forwarded header that breaks
+// the RFC 7239 grammar, or holds more than 32 elements or 8 KiB, is not
+// read at all. These are the rules the origin package applies too: both
+// read the headers with one shared parser. IPv4-mapped IPv6 addresses
 // (::ffff:a.b.c.d) fold to IPv4 and IPv6 zones are dropped, so one client
 // cannot hold two keys. [RealIP] stores the result in the request context
 // and [ClientIP] reads it back. Deployments behind a TCP load balancer can
@@ -28,6 +31,13 @@
 //
 //	too many connections (global, per IP, per user, table full)  503 + Retry-After
 //	handshake rate exceeded for the IP                           429 + Retry-After
+//
+// A per-IP limit counts an IPv4 client per address and an IPv6 client per
+// network: by default its /64 (ConnConfig.IPv6Prefix, RateConfig.IPv6Prefix;
+// 1 to 128, zero meaning 64). One subscriber usually holds a whole /64, so
+// keying IPv6 per address would hand one client 2^64 budgets and let it fill
+// the tables below; every address of one network shares one slot count,
+// one bucket and one table entry instead.
 //
 // Every per-key table is bounded by MaxKeys. The connection tables only
 // hold keys with live connections (a key leaves the table when its last

@@ -28,6 +28,13 @@ type RateConfig struct {
 	// an empty bucket takes to refill (Burst/Rate), so forgetting a bucket
 	// never hands out tokens early. Zero means DefaultIdleTTL (10m).
 	IdleTTL time.Duration
+	// IPv6Prefix is the prefix length an IPv6 client is keyed under: every
+	// address in one /IPv6Prefix network shares one bucket (and one of
+	// MaxKeys), so a client holding a /64 cannot get a fresh burst from
+	// each address. IPv4 clients are keyed per address. Zero means
+	// DefaultIPv6Prefix (64); 128 keys each IPv6 address on its own. It
+	// must be 0 to 128.
+	IPv6Prefix int
 	// Resolver finds the client IP in [Handshakes]. Nil means the address
 	// stored by [RealIP] if it ran, else the socket address. Requests whose
 	// address cannot be parsed (a Unix socket listener) share one bucket.
@@ -44,7 +51,7 @@ type HandshakeLimiter struct {
 	ttl time.Duration // effective idle TTL
 
 	mu   sync.Mutex
-	keys map[netip.Addr]*list.Element // of *ipBucket
+	keys map[netip.Addr]*list.Element // by ipKey, of *ipBucket
 	lru  list.List                    // front: most recently used
 }
 
@@ -66,6 +73,11 @@ func NewHandshakeLimiter(cfg RateConfig) (*HandshakeLimiter, error) {
 	if cfg.IdleTTL < 0 {
 		return nil, configError("RateConfig.IdleTTL", "must not be negative, got %v", cfg.IdleTTL)
 	}
+	bits, err := ipv6Bits("RateConfig.IPv6Prefix", cfg.IPv6Prefix)
+	if err != nil {
+		return nil, err
+	}
+	cfg.IPv6Prefix = bits
 	if cfg.MaxKeys == 0 {
 		cfg.MaxKeys = DefaultMaxKeys
 	}
@@ -110,13 +122,14 @@ func seconds(s float64) time.Duration {
 // limited reports whether r is a real limit (zero and rate.Inf are not).
 func limited(r rate.Limit) bool { return r > 0 && r != rate.Inf }
 
-// Allow takes a token from ip's bucket. When none is left it returns false
-// and how long until one will be.
+// Allow takes a token from the bucket of ip's key (the address for IPv4,
+// its RateConfig.IPv6Prefix network for IPv6). When none is left it
+// returns false and how long until one will be.
 func (l *HandshakeLimiter) Allow(ip netip.Addr) (ok bool, retryAfter time.Duration) {
 	if !limited(l.cfg.Rate) {
 		return true, 0
 	}
-	ip = normalize(ip)
+	ip = ipKey(ip, l.cfg.IPv6Prefix)
 	now := l.cfg.Now()
 
 	l.mu.Lock()

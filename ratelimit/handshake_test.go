@@ -170,7 +170,9 @@ func TestHandshakeKeysBounded(t *testing.T) {
 		t.Fatal("victim not limited after its burst")
 	}
 	for i := range 100_500 {
-		ip := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 12: byte(i >> 24), 13: byte(i >> 16), 14: byte(i >> 8), 15: byte(i)})
+		// One address in each of 100,500 /64 networks: distinct keys (all
+		// in one /64 they would be a single key).
+		ip := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 4: byte(i >> 24), 5: byte(i >> 16), 6: byte(i >> 8), 7: byte(i), 15: 1})
 		if ok, _ := l.Allow(ip); !ok {
 			t.Fatalf("new IP %v refused", ip)
 		}

@@ -1,10 +1,14 @@
 package ratelimit
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/wsgate/wsgate/internal/forwarded"
 )
 
 // Header names an [IPResolver] can read.
@@ -18,7 +22,7 @@ const (
 // proxies. It is immutable and safe for concurrent use. A nil *IPResolver
 // is valid and always answers with the socket address.
 type IPResolver struct {
-	trusted []netip.Prefix
+	trusted forwarded.Prefixes
 	headers []string // canonical, in order of precedence
 }
 
@@ -40,19 +44,15 @@ type IPResolver struct {
 // IPv4-mapped prefixes (::ffff:10.0.0.0/104) are stored as IPv4 prefixes;
 // an invalid prefix or unknown header is an error wrapping [ErrConfig].
 func NewIPResolver(trusted []netip.Prefix, headers ...string) (*IPResolver, error) {
-	r := &IPResolver{trusted: make([]netip.Prefix, 0, len(trusted))}
-	for i, p := range trusted {
-		if !p.IsValid() {
-			return nil, configError("trusted["+strconv.Itoa(i)+"]", "is not a valid prefix")
+	set, err := forwarded.NewPrefixes(trusted)
+	if err != nil {
+		var pe *forwarded.PrefixError
+		if errors.As(err, &pe) {
+			return nil, configError("trusted["+strconv.Itoa(pe.Index)+"]", "%s", pe.Reason)
 		}
-		if p.Addr().Zone() != "" {
-			return nil, configError("trusted["+strconv.Itoa(i)+"]", "must not have an IPv6 zone")
-		}
-		if p.Addr().Is4In6() && p.Bits() >= 96 {
-			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-		}
-		r.trusted = append(r.trusted, p.Masked())
+		return nil, fmt.Errorf("%w: trusted: %w", ErrConfig, err)
 	}
+	r := &IPResolver{trusted: set}
 	if len(headers) == 0 {
 		headers = []string{HeaderXForwardedFor, HeaderXRealIP, HeaderForwarded}
 	}
@@ -82,17 +82,20 @@ func NewIPResolver(trusted []netip.Prefix, headers ...string) (*IPResolver, erro
 // returned. A malformed hop ("unknown", an obfuscated Forwarded node, an
 // empty list element, garbage) stops the walk and the last good hop, which
 // is a trusted proxy, is returned: a client cannot pick its address by
-// sending something unparsable.
+// sending something unparsable. A Forwarded header that breaks the RFC 7239
+// grammar (an unquoted for=192.0.2.1:80 too), or holds more than 32
+// elements or 8 KiB, is not read at all: the socket address is returned.
+// The origin package reads these headers by the same rules.
 //
 // The result has IPv4-mapped addresses folded to IPv4 and no IPv6 zone. It
 // is the zero netip.Addr only if r.RemoteAddr itself cannot be parsed (for
 // example on a Unix socket listener).
 func (r *IPResolver) ClientIP(req *http.Request) netip.Addr {
-	peer, ok := parseRemoteAddr(req.RemoteAddr)
+	peer, ok := forwarded.ParseRemoteAddr(req.RemoteAddr)
 	if !ok {
 		return netip.Addr{}
 	}
-	if r == nil || !r.isTrusted(peer) {
+	if r == nil || !r.trusted.Contains(peer) {
 		return peer
 	}
 	for _, h := range r.headers {
@@ -102,13 +105,18 @@ func (r *IPResolver) ClientIP(req *http.Request) netip.Addr {
 		}
 		switch h {
 		case "X-Forwarded-For":
-			return r.walkXFF(peer, values)
+			return r.trusted.WalkXFF(peer, values)
 		case "Forwarded":
-			return r.walkForwarded(peer, values)
+			els, err := forwarded.Parse(values)
+			if err != nil {
+				return peer
+			}
+			client, _ := r.trusted.WalkForwarded(peer, els)
+			return client
 		default: // X-Real-Ip
 			// A single-hop header set by the proxy in front of us: the last
 			// value is the one written closest to us.
-			if ip, ok := parseXFFElement(values[len(values)-1]); ok {
+			if ip, ok := forwarded.ParseAddr(values[len(values)-1]); ok {
 				return ip
 			}
 			return peer
@@ -119,74 +127,9 @@ func (r *IPResolver) ClientIP(req *http.Request) netip.Addr {
 
 // Trusted reports whether ip lies in one of the trusted prefixes.
 func (r *IPResolver) Trusted(ip netip.Addr) bool {
-	return r != nil && r.isTrusted(normalize(ip))
-}
-
-func (r *IPResolver) isTrusted(ip netip.Addr) bool {
-	for _, p := range r.trusted {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
-}
-
-// walkXFF walks X-Forwarded-For values from the last element of the last
-// header line to the first element of the first line, without allocating.
-func (r *IPResolver) walkXFF(last netip.Addr, values []string) netip.Addr {
-	for i := len(values) - 1; i >= 0; i-- {
-		v := values[i]
-		for {
-			j := strings.LastIndexByte(v, ',')
-			ip, ok := parseXFFElement(v[j+1:])
-			if !ok {
-				return last
-			}
-			if !r.isTrusted(ip) {
-				return ip
-			}
-			last = ip
-			if j < 0 {
-				break
-			}
-			v = v[:j]
-		}
-	}
-	return last
-}
-
-// parseXFFElement parses one X-Forwarded-For or X-Real-IP element: an IP,
-// optionally with a port ("1.2.3.4:80", "[2001:db8::1]:443") or bracketed.
-func parseXFFElement(s string) (netip.Addr, bool) {
-	s = strings.Trim(s, " \t")
-	if ip, err := netip.ParseAddr(s); err == nil {
-		return normalize(ip), true
-	}
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return normalize(ap.Addr()), true
-	}
-	if len(s) > 2 && s[0] == '[' && s[len(s)-1] == ']' {
-		if ip, err := netip.ParseAddr(s[1 : len(s)-1]); err == nil && ip.Is6() {
-			return normalize(ip), true
-		}
-	}
-	return netip.Addr{}, false
-}
-
-// parseRemoteAddr parses http.Request.RemoteAddr ("ip:port", or a bare IP
-// as some test tools and wrappers set it).
-func parseRemoteAddr(s string) (netip.Addr, bool) {
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return normalize(ap.Addr()), true
-	}
-	if ip, err := netip.ParseAddr(s); err == nil {
-		return normalize(ip), true
-	}
-	return netip.Addr{}, false
+	return r != nil && r.trusted.Contains(ip)
 }
 
 // normalize folds IPv4-mapped IPv6 to IPv4 and drops the IPv6 zone, so that
 // one host has one key and cannot alias a trusted address.
-func normalize(ip netip.Addr) netip.Addr {
-	return ip.Unmap().WithZone("")
-}
+func normalize(ip netip.Addr) netip.Addr { return forwarded.Normalize(ip) }

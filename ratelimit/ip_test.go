@@ -76,7 +76,13 @@ func TestIPResolverClientIP(t *testing.T) {
 		{name: "forwarded quoted IPv6 with port", headers: []string{forwarded}, remote: proxy, req: map[string][]string{forwarded: {`for="[2001:db8:cafe::17]:4711"`}}, want: "2001:db8:cafe::17"},
 		{name: "forwarded quoted IPv6 without port", headers: []string{forwarded}, remote: proxy, req: map[string][]string{forwarded: {`for="[2001:db8:cafe::17]"`}}, want: "2001:db8:cafe::17"},
 		{name: "forwarded quoted IPv4 with port", headers: []string{forwarded}, remote: proxy, req: map[string][]string{forwarded: {`for="203.0.113.5:80"`}}, want: "203.0.113.5"},
-		{name: "forwarded bare IPv4 with port", headers: []string{forwarded}, remote: proxy, req: map[string][]string{forwarded: {`for=203.0.113.5:80`}}, want: "203.0.113.5"},
+		// RFC 7239 wants a node with a port quoted; a bare one is a syntax
+		// error, and a syntax error fails the whole header (the rule the
+		// origin check has always applied, now shared).
+		{name: "forwarded bare IPv4 with port is a syntax error", headers: []string{forwarded}, remote: proxy, req: map[string][]string{forwarded: {`for=203.0.113.5:80`}}, want: "10.0.0.1"},
+		{name: "forwarded syntax error left of good elements", headers: []string{forwarded}, remote: proxy, req: map[string][]string{forwarded: {`for=1.1.1.1:80, for=203.0.113.5`}}, want: "10.0.0.1"},
+		{name: "forwarded syntax error on a later line", headers: []string{forwarded}, remote: proxy, req: map[string][]string{forwarded: {"for=203.0.113.5", "for"}}, want: "10.0.0.1"},
+		{name: "forwarded zoned IPv6 stops", headers: []string{forwarded}, remote: proxy, req: map[string][]string{forwarded: {`for="[2001:db8::1%eth0]"`}}, want: "10.0.0.1"},
 		{name: "forwarded obfuscated port", headers: []string{forwarded}, remote: proxy, req: map[string][]string{forwarded: {`for="203.0.113.5:_p1"`}}, want: "203.0.113.5"},
 		{name: "forwarded chain with params", headers: []string{forwarded}, remote: proxy, req: map[string][]string{forwarded: {`for=1.1.1.1, for=198.51.100.1;proto=https;by=10.0.0.1, for="10.0.0.7:8080";host="a,b"`}}, want: "198.51.100.1"},
 		{name: "forwarded multiple headers", headers: []string{forwarded}, remote: proxy, req: map[string][]string{forwarded: {"for=198.51.100.1", "for=10.0.0.7"}}, want: "198.51.100.1"},
@@ -137,15 +143,20 @@ func TestForwardedLongTrustedChainFailsClosed(t *testing.T) {
 	res := mustResolver(t, "Forwarded")
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
 	req.RemoteAddr = "10.0.0.1:1"
-	// The client is followed by 100 trusted hops: more than the resolver
-	// keeps, so it stops at the oldest hop it kept, a trusted proxy.
+	// The client is followed by 100 trusted hops: more elements than a
+	// Forwarded header may hold (32), so the header is not read at all and
+	// the peer, a trusted proxy, is the answer. At the bound it is read.
 	hops := []string{"for=203.0.113.5"}
 	for range 100 {
 		hops = append(hops, "for=10.0.0.9")
 	}
 	req.Header.Set("Forwarded", strings.Join(hops, ", "))
-	if got := res.ClientIP(req); got != netip.MustParseAddr("10.0.0.9") {
-		t.Fatalf("ClientIP = %v, want 10.0.0.9", got)
+	if got := res.ClientIP(req); got != netip.MustParseAddr("10.0.0.1") {
+		t.Fatalf("ClientIP = %v, want 10.0.0.1", got)
+	}
+	req.Header.Set("Forwarded", strings.Join(hops[:32], ", "))
+	if got := res.ClientIP(req); got != netip.MustParseAddr("203.0.113.5") {
+		t.Fatalf("at the bound: ClientIP = %v, want 203.0.113.5", got)
 	}
 }
 
