@@ -303,7 +303,7 @@ func TestReadMessageStopsInflating(t *testing.T) {
 	fw.Close()
 	inflated := &compCountingReader{r: flate.NewReader(bytes.NewReader(bomb.Bytes()))}
 	const limit = 64 << 10
-	if _, err := readMessage(inflated, limit); !errors.Is(err, errTooBig) {
+	if _, err := readMessage(inflated, limit, false); !errors.Is(err, errTooBig) {
 		t.Fatalf("readMessage: %v, want errTooBig", err)
 	}
 	if inflated.n > limit+1 {

@@ -1,11 +1,11 @@
 package hub
 
 import (
-	"bytes"
 	"compress/flate"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -62,8 +62,13 @@ func (s *Session) readLoop() {
 		if typ == websocket.TextMessage {
 			limit = s.cfg().MaxTextMessage
 		}
-		data, err := readMessage(r, limit)
+		data, err := readMessage(r, limit, typ == websocket.TextMessage)
 		if err != nil {
+			if errors.Is(err, errBadUTF8) {
+				s.failWith(CloseInvalidPayload, "invalid UTF-8 in text message", fmt.Errorf("%w: %w", ErrInvalidData, err))
+				s.wait()
+				return
+			}
 			if errors.Is(err, errTooBig) {
 				s.failWith(CloseTooBig, fmt.Sprintf("message exceeds %d bytes", limit), ErrMessageTooBig)
 				s.wait()
@@ -83,11 +88,6 @@ func (s *Session) readLoop() {
 		s.bytesIn.Add(uint64(len(data)))
 		s.hub.stats.msgsIn.Add(1)
 		s.hub.stats.bytesIn.Add(uint64(len(data)))
-		if typ == websocket.TextMessage && !utf8.Valid(data) {
-			s.failWith(CloseInvalidPayload, "invalid UTF-8 in text message", fmt.Errorf("%w: invalid UTF-8 in a text message", ErrInvalidData))
-			s.wait()
-			return
-		}
 		if s.limiter != nil {
 			paused := time.Now()
 			ok, err := s.limiter.Allow(s.ctx)
@@ -108,25 +108,69 @@ func (s *Session) readLoop() {
 	}
 }
 
-var errTooBig = errors.New("hub: message too big")
+var (
+	errTooBig   = errors.New("hub: message too big")
+	errBadUTF8  = errors.New("hub: invalid UTF-8 in a text message")
+	firstReadAt = 512 // the buffer a message starts in, as bytes.Buffer.ReadFrom
+)
 
 // readMessage reads one message, refusing it as soon as it passes limit
 // (negative: no limit) so that an oversized or inflating message is never
-// buffered beyond the limit.
-func readMessage(r io.Reader, limit int64) ([]byte, error) {
-	var buf bytes.Buffer
-	if limit < 0 {
-		_, err := buf.ReadFrom(r)
-		return buf.Bytes(), err
+// buffered beyond the limit. A text message is checked for UTF-8 as it
+// arrives (gorilla hands it over a frame at a time), so an invalid one is
+// refused at its first bad fragment rather than when it is complete.
+func readMessage(r io.Reader, limit int64, text bool) ([]byte, error) {
+	buf := make([]byte, 0, firstReadAt)
+	checked := 0 // buf[:checked] is valid UTF-8
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, len(buf)) // double
+		}
+		room := buf[len(buf):cap(buf)]
+		if limit >= 0 && int64(len(room)) > limit+1-int64(len(buf)) {
+			room = room[:limit+1-int64(len(buf))] // read at most one byte past the limit
+		}
+		n, err := r.Read(room)
+		buf = buf[:len(buf)+n]
+		if limit >= 0 && int64(len(buf)) > limit {
+			return nil, errTooBig
+		}
+		if text {
+			k, ok := validUTF8Prefix(buf[checked:])
+			if !ok {
+				return nil, errBadUTF8
+			}
+			checked += k
+		}
+		switch {
+		case err == io.EOF:
+			if checked != len(buf) && text {
+				return nil, errBadUTF8 // ends inside a sequence
+			}
+			return buf, nil
+		case err != nil:
+			return nil, err
+		}
 	}
-	n, err := buf.ReadFrom(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
+}
+
+// validUTF8Prefix returns how many bytes of p are valid UTF-8, leaving out
+// an incomplete sequence at its end that more bytes could complete, and
+// false if p holds an invalid sequence.
+func validUTF8Prefix(p []byte) (int, bool) {
+	n := 0
+	for n < len(p) {
+		if p[n] < utf8.RuneSelf {
+			n++
+			continue
+		}
+		r, size := utf8.DecodeRune(p[n:])
+		if r == utf8.RuneError && size == 1 {
+			return n, !utf8.FullRune(p[n:])
+		}
+		n += size
 	}
-	if n > limit {
-		return nil, errTooBig
-	}
-	return buf.Bytes(), nil
+	return n, true
 }
 
 // isInflateError reports whether err comes from inflating a compressed
