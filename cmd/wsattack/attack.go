@@ -239,6 +239,23 @@ func writeFrame(w net.Conn, n int, deadline time.Time) error {
 	return nil
 }
 
+// getOnce sends one GET on a new connection and reads the answer.
+func getOnce(ctx context.Context, cfg *config, addr string, deadline time.Time) error {
+	c, err := dial(ctx, addr, deadline)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := request(c, cfg, "GET", "/", "Connection: close"); err != nil {
+		return err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
+}
+
 // report matches the target's shutdown lines.
 var report = regexp.MustCompile(`^shutdown: (\d+) sessions drained, (\d+) forced$`)
 
@@ -269,6 +286,12 @@ func attackBodyless(ctx context.Context, cfg *config, tg *target) (string, error
 	defer stuck.Close()
 	if err := request(stuck, cfg, "POST", "/", "Content-Length: 1000", "Content-Type: application/json"); err != nil {
 		return "", err
+	}
+	// The server accepts connections in order and tracks each before it
+	// serves it: once a connection dialed after the stuck one is answered,
+	// the stuck one is tracked, so Shutdown has to deal with it.
+	if err := getOnce(ctx, cfg, tg.addr, time.Now().Add(cfg.grace)); err != nil {
+		return "", fmt.Errorf("a GET after the stuck POST: %w", err)
 	}
 
 	start := time.Now()
