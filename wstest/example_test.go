@@ -28,16 +28,29 @@ func newChat(t *testing.T) *hub.Hub {
 // clients, a message, a kick.
 func TestChatRoom(t *testing.T) {
 	srv := wstest.NewServer(t, newChat(t), middleware.Config{})
-	ada := srv.Dial(t, wstest.Path("/chat?room=lobby"))
-	bob := srv.Dial(t, wstest.Path("/chat?room=lobby"))
+	ada := srv.Dial(t, wstest.Path("/chat?room=lobby&user=ada"))
+	bob := srv.Dial(t, wstest.Path("/chat?room=lobby&user=bob"))
 	srv.AwaitMembers(t, "lobby", 2) // both joined in OnConnect
 
 	ada.SendText(t, "hi bob")
 	if got := bob.ReadText(t); got != "hi bob" {
 		t.Fatalf("bob read %q", got)
 	}
-	srv.AwaitSessions(t, 2)[1].Close(hub.ClosePolicy, "kicked") // oldest first: bob is [1]
+	// The server may attach two clients dialed one after the other in
+	// either order, so find bob's session by what he sent, not by its place
+	// in AwaitSessions' oldest-first list.
+	kicked := 0
+	for _, s := range srv.AwaitSessions(t, 2) {
+		if s.URL().Query().Get("user") == "bob" {
+			s.Close(hub.ClosePolicy, "kicked")
+			kicked++
+		}
+	}
+	if kicked != 1 {
+		t.Fatalf("found %d sessions of bob, want 1", kicked)
+	}
 	if code, reason := bob.AwaitClose(t); code != hub.ClosePolicy || reason != "kicked" {
 		t.Fatalf("bob's session ended with %d %q, want 1008 kicked", code, reason)
 	}
+	srv.AwaitMembers(t, "lobby", 1) // ada is not kicked with him
 }

@@ -75,7 +75,13 @@ func runServer(ctx context.Context, o options, stdin io.Reader, stdout io.Writer
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: impl, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{
+		Handler:           impl,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second, // cleared on hijack: sessions are not cut
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	defer func() {

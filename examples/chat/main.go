@@ -5,6 +5,7 @@
 //
 //	go run ./examples/chat [-addr localhost:8080] [-allowed-origin https://chat.example.com]
 //		[-tls-cert cert.pem -tls-key key.pem] [-log-level warn]
+//		[-idle-timeout 60s] [-read-timeout 30s] [-shutdown-timeout 10s]
 //
 // Then open http://localhost:8080 in two browser windows (https:// with
 // -tls-cert and -tls-key; the page then connects with wss://). The page speaks a

@@ -10,6 +10,7 @@
 //		[-allowed-origin https://app.example.com] [-allow-query-token]
 //		[-handshake-rate 5] [-max-conns-per-ip 64] [-max-conns-per-user 16]
 //		[-tls-cert cert.pem -tls-key key.pem] [-log-level warn]
+//		[-idle-timeout 60s] [-read-timeout 30s] [-shutdown-timeout 10s]
 //	go run ./examples/chi -jwt-secret SECRET -mint-token alice [-token-ttl 1h]
 //
 // The secret may also come from $WSGATE_JWT_SECRET (flags show up in ps).

@@ -9,6 +9,7 @@
 //
 //	go run ./examples/echo -addr 127.0.0.1:9001 [-compress] [-max-message 16777216]
 //		[-tls-cert cert.pem -tls-key key.pem] [-log-level warn]
+//		[-idle-timeout 60s] [-read-timeout 30s] [-shutdown-timeout 10s]
 //
 // With -tls-cert and -tls-key it serves wss:// on the same paths.
 //

@@ -140,6 +140,8 @@ func TestBadFlags(t *testing.T) {
 		{"-tls-cert", "cert.pem"},
 		{"-tls-key", "key.pem"},
 		{"-log-level", "loud"},
+		{"-idle-timeout", "-1s"},
+		{"-shutdown-timeout", "soon"},
 	} {
 		if err := run(context.Background(), args, io.Discard); err == nil {
 			t.Errorf("run %v: no error", args)

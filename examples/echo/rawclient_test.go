@@ -26,8 +26,23 @@ import (
 // fragmentation, invalid UTF-8 and close payloads.
 
 // failBound bounds every wait for the server; it is a failure bound, never
-// an expected duration.
+// an expected duration. On the raw connection it bounds a wait without
+// progress (no byte read, or no chunk written), not a whole transfer, so a
+// 16 MiB message on a loaded machine is not cut while it is moving, and a
+// server that stops answering still fails the test.
 const failBound = 10 * time.Second
+
+// writeChunk is the most the raw client writes under one write deadline.
+const writeChunk = 64 << 10
+
+// progressReader renews the connection's read deadline before every read,
+// so failBound bounds the time between bytes.
+type progressReader struct{ c net.Conn }
+
+func (p progressReader) Read(b []byte) (int, error) {
+	p.c.SetReadDeadline(time.Now().Add(failBound))
+	return p.c.Read(b)
+}
 
 // Opcodes (RFC 6455 section 5.2).
 const (
@@ -192,7 +207,7 @@ func roundTrip(t testing.TB, addr, request string) (*http.Response, net.Conn, *b
 	if _, err := io.WriteString(c, request); err != nil {
 		t.Fatal(err)
 	}
-	br := bufio.NewReader(c)
+	br := bufio.NewReader(progressReader{c})
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		t.Fatalf("reading the handshake response: %v", err)
@@ -227,17 +242,23 @@ func (rc *rawConn) send(frames ...frame) error {
 	return rc.write(b)
 }
 
+// write writes b in chunks, each under its own deadline.
 func (rc *rawConn) write(b []byte) error {
-	rc.c.SetWriteDeadline(time.Now().Add(failBound))
-	_, err := rc.c.Write(b)
-	return err
+	for len(b) > 0 {
+		k := min(writeChunk, len(b))
+		rc.c.SetWriteDeadline(time.Now().Add(failBound))
+		if _, err := rc.c.Write(b[:k]); err != nil {
+			return err
+		}
+		b = b[k:]
+	}
+	return nil
 }
 
 // readFrame reads one frame from the server, checking what RFC 6455 asks of
 // a server's frames: unmasked (5.1), minimal length encoding (5.2), control
 // frames final and at most 125 bytes (5.5).
 func (rc *rawConn) readFrame() (frame, error) {
-	rc.c.SetReadDeadline(time.Now().Add(failBound))
 	var h [2]byte
 	if _, err := io.ReadFull(rc.br, h[:]); err != nil {
 		return frame{}, err
@@ -316,7 +337,6 @@ func (rc *rawConn) readMessage() (op byte, data []byte, wasCompressed bool, err 
 // expectEOF waits for the server to close the TCP connection, discarding
 // nothing: any further frame is an error.
 func (rc *rawConn) expectEOF() error {
-	rc.c.SetReadDeadline(time.Now().Add(failBound))
 	var b [1]byte
 	n, err := rc.br.Read(b[:])
 	switch {

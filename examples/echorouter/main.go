@@ -8,6 +8,7 @@
 //	go run ./examples/echorouter -jwt-secret SECRET [-addr localhost:8080]
 //		[-allowed-origin https://app.example.com] [-max-conns-per-user 16]
 //		[-tls-cert cert.pem -tls-key key.pem] [-log-level warn]
+//		[-idle-timeout 60s] [-read-timeout 30s] [-shutdown-timeout 10s]
 //	go run ./examples/echorouter -jwt-secret SECRET -mint-token alice
 //
 // The secret may also come from $WSGATE_JWT_SECRET. Routes:

@@ -1,7 +1,9 @@
 // Package serve is what the example programs share around their handlers:
-// the common flags (-addr, -tls-cert, -tls-key, -log-level), a text logger,
-// listening with or without TLS, and a graceful shutdown that stops the HTTP
-// server and then drains every hub.
+// the common flags (-addr, -tls-cert, -tls-key, -log-level, -idle-timeout,
+// -read-timeout, -shutdown-timeout), a text logger, an http.Server with
+// every timeout and a header bound set, listening with or without TLS, and
+// a graceful shutdown in which the hubs drain on their own budget while the
+// HTTP server stops.
 //
 // Run prints two kinds of lines that the examples' tests read:
 //

@@ -27,6 +27,9 @@ func TestFlagsCheck(t *testing.T) {
 		{"cert without key", Flags{TLSCert: "c.pem", LogLevel: "warn"}, "-tls-cert and -tls-key"},
 		{"key without cert", Flags{TLSKey: "k.pem", LogLevel: "warn"}, "-tls-cert and -tls-key"},
 		{"unknown level", Flags{LogLevel: "loud"}, "-log-level"},
+		{"negative idle timeout", Flags{LogLevel: "warn", IdleTimeout: -1}, "-idle-timeout"},
+		{"negative read timeout", Flags{LogLevel: "warn", ReadTimeout: -1}, "-read-timeout"},
+		{"negative shutdown timeout", Flags{LogLevel: "warn", ShutdownTimeout: -1}, "-shutdown-timeout"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
