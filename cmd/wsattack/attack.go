@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -205,7 +206,12 @@ func oversizedOnce(ctx context.Context, cfg *config, tg *target) (string, error)
 		_, _, readErr = c.ReadMessage()
 	}
 	c.NetConn().SetDeadline(time.Now()) // end the writer if it still writes
-	<-wrote
+	// A browser whose write fails (the server reset the connection) drops
+	// it without reading what is left, and reports 1006: the server must
+	// keep reading until the client is done, never reset it.
+	if werr := <-wrote; werr != nil && !errors.Is(werr, os.ErrDeadlineExceeded) {
+		return "write failed: " + werr.Error(), nil
+	}
 	var ce *websocket.CloseError
 	if errors.As(readErr, &ce) {
 		return "close " + strconv.Itoa(ce.Code), nil
