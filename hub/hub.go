@@ -71,12 +71,8 @@ func New(cfg Config) (*Hub, error) {
 		h.node = hex.EncodeToString(b[:])
 	}
 	h.members.init()
-	h.broker = cfg.Broker
-	if h.broker == nil {
-		h.broker = localBroker{}
-	}
-	if err := h.broker.Start(h.node, h.deliverRemote); err != nil {
-		return nil, fmt.Errorf("hub: starting broker: %w", err)
+	if err := h.startCluster(); err != nil {
+		return nil, err
 	}
 	return h, nil
 }

@@ -226,3 +226,29 @@ func (s *Session) Topics() []string {
 	sort.Strings(out)
 	return out
 }
+
+// MatchTopic reports whether the subject (no wildcards) matches the
+// subscription pattern by the hub's rules: "*" matches exactly one token and
+// a final ">" one or more. It is false when either is invalid. Brokers whose
+// server has wider wildcards use it to filter what they deliver.
+func MatchTopic(pattern, subject string) bool {
+	pt, err := splitTopic(pattern, true)
+	if err != nil {
+		return false
+	}
+	st, err := splitTopic(subject, false)
+	if err != nil {
+		return false
+	}
+	for i, p := range pt {
+		switch {
+		case p == ">":
+			return len(st) > i
+		case i >= len(st):
+			return false
+		case p != "*" && p != st[i]:
+			return false
+		}
+	}
+	return len(pt) == len(st)
+}

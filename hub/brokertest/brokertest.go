@@ -33,15 +33,29 @@ var Wait = 10 * time.Second
 // cleanup with t.
 type Factory func(t *testing.T) hub.Broker
 
+// Cluster is what a broker's test hands the suite for one fresh, empty
+// cluster.
+type Cluster struct {
+	// Broker returns a new node's broker on the cluster. Required.
+	Broker Factory
+	// Restart stops the broker's server and starts it again at the same
+	// address, losing its subscriptions, as a crash and restart would. The
+	// brokers connected to it must notice (BrokerHost.Disconnected),
+	// reconnect, resubscribe and say so (BrokerHost.Reconnected). Nil for
+	// brokers without a server: the restart cases are then skipped.
+	Restart func(t *testing.T)
+}
+
 // Run runs the conformance suite. Each subtest calls newCluster once to get
-// a Factory for a fresh, empty cluster.
-func Run(t *testing.T, newCluster func(t *testing.T) Factory) {
-	t.Run("DeliversToOtherNodesOnly", func(t *testing.T) { deliversToOthers(t, newCluster(t)) })
-	t.Run("EnvelopeIntact", func(t *testing.T) { envelopeIntact(t, newCluster(t)) })
-	t.Run("DataNotKept", func(t *testing.T) { dataNotKept(t, newCluster(t)) })
-	t.Run("ConcurrentPublish", func(t *testing.T) { concurrentPublish(t, newCluster(t)) })
-	t.Run("NoDeliveryAfterClose", func(t *testing.T) { noDeliveryAfterClose(t, newCluster(t)) })
-	t.Run("HubsRouteThroughBroker", func(t *testing.T) { hubsRoute(t, newCluster(t)) })
+// a fresh cluster.
+func Run(t *testing.T, newCluster func(t *testing.T) Cluster) {
+	f := func(t *testing.T) Factory { return newCluster(t).Broker }
+	t.Run("DeliversToOtherNodesOnly", func(t *testing.T) { deliversToOthers(t, f(t)) })
+	t.Run("EnvelopeIntact", func(t *testing.T) { envelopeIntact(t, f(t)) })
+	t.Run("DataNotKept", func(t *testing.T) { dataNotKept(t, f(t)) })
+	t.Run("ConcurrentPublish", func(t *testing.T) { concurrentPublish(t, f(t)) })
+	t.Run("NoDeliveryAfterClose", func(t *testing.T) { noDeliveryAfterClose(t, f(t)) })
+	t.Run("HubsRouteThroughBroker", func(t *testing.T) { hubsRoute(t, f(t)) })
 }
 
 // node is a started broker and what it has been handed.
@@ -54,11 +68,18 @@ type node struct {
 func start(t *testing.T, f Factory, name string) *node {
 	t.Helper()
 	n := &node{name: name, broker: f(t), got: make(chan hub.Envelope, 1024)}
-	if err := n.broker.Start(name, func(e hub.Envelope) { n.got <- e }); err != nil {
+	if err := n.broker.Start(name, recorder{n}); err != nil {
 		t.Fatalf("Start(%q): %v", name, err)
 	}
 	return n
 }
+
+// recorder is the BrokerHost of a broker tested alone.
+type recorder struct{ n *node }
+
+func (r recorder) Deliver(e hub.Envelope) { r.n.got <- e }
+func (r recorder) Disconnected(error)     {}
+func (r recorder) Reconnected()           {}
 
 // next returns the next envelope delivered to n.
 func (n *node) next(t *testing.T) hub.Envelope {
