@@ -233,7 +233,9 @@ func hubInterest(t *testing.T, c Cluster) {
 // room and for leave-then-join races too.
 func hubJoinThenPublish(t *testing.T, c Cluster) {
 	ha := newHub(t, c, hub.Config{NodeID: "node-a"})
-	hb := newHub(t, c, hub.Config{NodeID: "node-b"})
+	// node-b's subscriptions take a while: a Join that did not wait for
+	// them would lose the message sent right after it.
+	hb := newHub(t, c, hub.Config{NodeID: "node-b", Broker: &wrapper{Broker: c.Broker(t), slow: 20 * time.Millisecond}})
 	cb, sb := hb.dial(t)
 	for i := range 20 {
 		room := fmt.Sprint("room-", i)
@@ -446,6 +448,7 @@ func hubNothingAfterClose(t *testing.T, c Cluster) {
 type wrapper struct {
 	hub.Broker
 	gate    chan struct{} // when set, Publish waits for it to close (or ctx)
+	slow    time.Duration // Subscribe waits this long first: a slow server
 	entered chan struct{} // told each time Publish starts
 	mute    atomic.Bool   // presence updates are dropped (a dead node)
 
@@ -490,6 +493,13 @@ func (w *wrapper) Publish(ctx context.Context, e hub.Envelope) error {
 
 func (w *wrapper) Subscribe(ctx context.Context, ch hub.Channel) error {
 	w.call("Subscribe")
+	if w.slow > 0 {
+		select {
+		case <-time.After(w.slow):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	return w.Broker.Subscribe(ctx, ch)
 }
 
