@@ -36,6 +36,12 @@ func TestConfigValidation(t *testing.T) {
 		{"Compression.WindowBits", Config{Compression: Compression{WindowBits: 9}}},
 		{"Compression.ContextTakeover", Config{Compression: Compression{ContextTakeover: true}}},
 		{"NodeID", Config{NodeID: strings.Repeat("n", 65)}},
+		{"OutboxSize", Config{OutboxSize: -1}},
+		{"BrokerTimeout", Config{BrokerTimeout: -time.Second}},
+		{"PresenceTTL", Config{PresenceTTL: -time.Second}},
+		{"PresenceTTL", Config{PresenceTTL: time.Millisecond}},
+		{"OutboxSize", Config{OutboxSize: 1<<20 + 1}},
+		{"Presence", Config{Presence: true, Broker: struct{ Broker }{NewMemoryBus().Broker()}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.field, func(t *testing.T) {
@@ -81,6 +87,7 @@ func TestConfigDefaults(t *testing.T) {
 		WriteTimeout: 10 * time.Second, HandshakeTimeout: 10 * time.Second, CloseTimeout: 5 * time.Second,
 		MaxRoomsPerSession: 64, MaxTopicsPerSession: 64, MaxSessionHeaderBytes: 8 << 10, ReadBufferSize: 1024,
 		Compression: Compression{Level: 1, Threshold: 512},
+		OutboxSize:  4096, BrokerTimeout: 5 * time.Second, PresenceTTL: 30 * time.Second,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults\n got %+v\nwant %+v", c, want)

@@ -9,8 +9,13 @@ import (
 // ErrBadEnvelope wraps every error UnmarshalBinary returns.
 var ErrBadEnvelope = errors.New("hub: malformed envelope")
 
-// envelopeVersion is the first byte of an encoded envelope.
-const envelopeVersion = 1
+// envelopeVersion is the first byte of an encoded envelope. Version 1 (a
+// message only: no op, code, reason or room) is still decoded, so that nodes
+// can be upgraded one at a time.
+const (
+	envelopeVersion   = 2
+	envelopeVersionV1 = 1
+)
 
 // Bounds on what an encoded envelope may claim, so a corrupt or hostile
 // message from the broker's network cannot make a node allocate much.
@@ -18,19 +23,21 @@ const (
 	maxEnvelopeNode   = 64 // Config.NodeID's bound
 	maxEnvelopeTarget = 2 * maxNameLen
 	maxEnvelopeExcept = 1 << 16 // session IDs in Except
+	maxEnvelopeReason = 123     // a close reason's bound on the wire
 )
 
 // MarshalBinary encodes the envelope for a network broker: a version byte,
-// the kind and message type, then the node, target, except list and data,
-// each preceded by its length as a uvarint. Brokers for Redis, NATS or
-// anything else send these bytes and decode them with UnmarshalBinary.
+// the op, kind and message type, then the node, target, except list and
+// data, the close code, the close reason and the room, each string preceded
+// by its length as a uvarint. Brokers for Redis, NATS or anything else send
+// these bytes and decode them with UnmarshalBinary.
 func (e *Envelope) MarshalBinary() ([]byte, error) {
-	n := 3 + 4*binary.MaxVarintLen64 + len(e.Node) + len(e.Target) + len(e.Data)
+	n := 4 + 8*binary.MaxVarintLen64 + len(e.Node) + len(e.Target) + len(e.Data) + len(e.Reason) + len(e.Room)
 	for _, id := range e.Except {
 		n += binary.MaxVarintLen64 + len(id)
 	}
 	b := make([]byte, 0, n)
-	b = append(b, envelopeVersion, byte(e.Kind), byte(e.Type))
+	b = append(b, envelopeVersion, byte(e.Op), byte(e.Kind), byte(e.Type))
 	b = appendString(b, e.Node)
 	b = appendString(b, e.Target)
 	b = binary.AppendUvarint(b, uint64(len(e.Except)))
@@ -38,20 +45,31 @@ func (e *Envelope) MarshalBinary() ([]byte, error) {
 		b = appendString(b, id)
 	}
 	b = binary.AppendUvarint(b, uint64(len(e.Data)))
-	return append(b, e.Data...), nil
+	b = append(b, e.Data...)
+	b = binary.AppendUvarint(b, uint64(e.Code))
+	b = appendString(b, e.Reason)
+	return appendString(b, e.Room), nil
 }
 
 func appendString(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
-// UnmarshalBinary decodes an envelope encoded by MarshalBinary. It checks
-// every length against what is left and against the hub's bounds, and
-// refuses unknown versions, kinds and message types. Data aliases b.
+// UnmarshalBinary decodes an envelope encoded by MarshalBinary (version 2,
+// or version 1, which carried messages only). It checks every length
+// against what is left and against the hub's bounds, and refuses unknown
+// versions, ops, kinds and message types, a message type on an op other
+// than OpMessage, and a code or reason on an op other than OpClose. Data
+// aliases b.
 func (e *Envelope) UnmarshalBinary(b []byte) error {
 	d := envelopeDecoder{b: b}
-	if v := d.byte(); v != envelopeVersion && d.err == nil {
+	v := d.byte()
+	if v != envelopeVersion && v != envelopeVersionV1 && d.err == nil {
 		return fmt.Errorf("%w: version %d", ErrBadEnvelope, v)
+	}
+	op := OpMessage
+	if v == envelopeVersion {
+		op = Op(d.byte())
 	}
 	kind, typ := Kind(d.byte()), MessageType(d.byte())
 	node := d.string(maxEnvelopeNode)
@@ -67,20 +85,38 @@ func (e *Envelope) UnmarshalBinary(b []byte) error {
 		}
 	}
 	data := d.bytes(uint64(len(b)))
+	var code uint64
+	var reason, room string
+	if v == envelopeVersion {
+		code = d.uvarint()
+		reason = d.string(maxEnvelopeReason)
+		room = d.string(maxNameLen)
+	}
 	switch {
 	case d.err != nil:
 		return d.err
 	case len(d.b) != 0:
 		return fmt.Errorf("%w: %d trailing bytes", ErrBadEnvelope, len(d.b))
+	case op > maxOp:
+		return fmt.Errorf("%w: op %d", ErrBadEnvelope, op)
 	case kind < ToAll || kind > ToSession:
 		return fmt.Errorf("%w: kind %d", ErrBadEnvelope, kind)
-	case !validType(typ):
+	case op == OpMessage && !validType(typ):
 		return fmt.Errorf("%w: message type %d", ErrBadEnvelope, typ)
+	case op != OpMessage && typ != 0:
+		return fmt.Errorf("%w: message type %d on op %d", ErrBadEnvelope, typ, op)
+	case op == OpClose && (code > 4999 || !validCloseCode(int(code))):
+		return fmt.Errorf("%w: close code %d", ErrBadEnvelope, code)
+	case op != OpClose && (code != 0 || reason != ""):
+		return fmt.Errorf("%w: close code or reason on op %d", ErrBadEnvelope, op)
+	case (op == OpJoin || op == OpLeave) != (room != ""):
+		return fmt.Errorf("%w: room %q on op %d", ErrBadEnvelope, room, op)
 	}
 	if len(except) == 0 {
 		except = nil
 	}
-	*e = Envelope{Node: node, Kind: kind, Target: target, Except: except, Type: typ, Data: data}
+	*e = Envelope{Node: node, Op: op, Kind: kind, Target: target, Except: except, Type: typ, Data: data,
+		Code: int(code), Reason: reason, Room: room}
 	return nil
 }
 

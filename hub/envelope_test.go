@@ -15,6 +15,10 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 		"topic":       {Node: "node", Kind: ToTopic, Target: "prices.eu.btc", Type: TextMessage, Data: []byte(`{"p":1}`)},
 		"session":     {Node: "node", Kind: ToSession, Target: "node-2a", Type: TextMessage},
 		"large data":  {Node: "n", Kind: ToAll, Type: BinaryMessage, Data: bytes.Repeat([]byte{7}, 70000)},
+		"close":       {Node: "a-b", Op: OpClose, Kind: ToSession, Target: "n-1", Code: CloseServerError, Reason: "kicked"},
+		"join":        {Node: "a", Op: OpJoin, Kind: ToSession, Target: "n-1", Room: "lobby"},
+		"leave":       {Node: "a", Op: OpLeave, Kind: ToSession, Target: "n-1", Room: "lobby"},
+		"presence":    {Node: "a", Op: OpPresenceJoin, Kind: ToRoom, Target: "lobby", Data: []byte{1, 3, 'n', '-', '1'}},
 	}
 	for name, e := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -42,10 +46,17 @@ func TestEnvelopeRefusals(t *testing.T) {
 	mutate := func(f func([]byte) []byte) []byte { return f(append([]byte(nil), good...)) }
 	cases := map[string][]byte{
 		"empty":           nil,
-		"version":         mutate(func(b []byte) []byte { b[0] = 2; return b }),
-		"kind zero":       mutate(func(b []byte) []byte { b[1] = 0; return b }),
-		"kind unknown":    mutate(func(b []byte) []byte { b[1] = 9; return b }),
-		"message type":    mutate(func(b []byte) []byte { b[2] = 9; return b }),
+		"version":         mutate(func(b []byte) []byte { b[0] = 3; return b }),
+		"op unknown":      mutate(func(b []byte) []byte { b[1] = 9; return b }),
+		"kind zero":       mutate(func(b []byte) []byte { b[2] = 0; return b }),
+		"kind unknown":    mutate(func(b []byte) []byte { b[2] = 9; return b }),
+		"message type":    mutate(func(b []byte) []byte { b[3] = 9; return b }),
+		"type on op":      mustMarshal(t, Envelope{Op: OpJoin, Kind: ToSession, Target: "n-1", Room: "r", Type: TextMessage}),
+		"close code":      mustMarshal(t, Envelope{Op: OpClose, Kind: ToSession, Target: "n-1", Code: 1005}),
+		"code on message": mustMarshal(t, Envelope{Kind: ToAll, Type: TextMessage, Code: 1000}),
+		"reason too long": mustMarshal(t, Envelope{Op: OpClose, Kind: ToSession, Target: "n-1", Code: 1000, Reason: strings.Repeat("r", 124)}),
+		"join no room":    mustMarshal(t, Envelope{Op: OpJoin, Kind: ToSession, Target: "n-1"}),
+		"room on message": mustMarshal(t, Envelope{Kind: ToAll, Type: TextMessage, Room: "r"}),
 		"truncated":       good[:len(good)-1],
 		"trailing bytes":  append(append([]byte(nil), good...), 0),
 		"node too long":   mustMarshal(t, Envelope{Node: strings.Repeat("n", 65), Kind: ToAll, Type: TextMessage}),
@@ -60,6 +71,46 @@ func TestEnvelopeRefusals(t *testing.T) {
 				t.Fatalf("UnmarshalBinary = %v, want ErrBadEnvelope", err)
 			}
 		})
+	}
+}
+
+// A version 1 envelope (a message, before ops existed) still decodes, so
+// that the nodes of a cluster can be upgraded one at a time.
+func TestEnvelopeVersion1(t *testing.T) {
+	v1 := []byte("\x01\x02\x01\x02n1\x05lobby\x01\x04n1-1\x02hi")
+	var got Envelope
+	if err := got.UnmarshalBinary(v1); err != nil {
+		t.Fatal(err)
+	}
+	want := Envelope{Node: "n1", Op: OpMessage, Kind: ToRoom, Target: "lobby", Except: []string{"n1-1"}, Type: TextMessage, Data: []byte("hi")}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("decoded %+v, want %+v", got, want)
+	}
+}
+
+func TestNodeOf(t *testing.T) {
+	cases := map[string]string{
+		"node-a-1z":  "node-a",
+		"n-1":        "n",
+		"a--1":       "a-",
+		"nobody":     "",
+		"-1":         "",
+		"n-":         "",
+		"":           "",
+		"eu-west-3a": "eu-west",
+	}
+	for id, want := range cases {
+		if got := NodeOf(id); got != want {
+			t.Errorf("NodeOf(%q) = %q, want %q", id, got, want)
+		}
+	}
+	e := Envelope{Kind: ToSession, Target: "x-y-7"}
+	if e.DestNode() != "x-y" {
+		t.Errorf("DestNode = %q", e.DestNode())
+	}
+	e.Kind = ToRoom
+	if e.DestNode() != "" {
+		t.Errorf("DestNode of a room envelope = %q", e.DestNode())
 	}
 }
 
@@ -79,6 +130,9 @@ func FuzzEnvelope(f *testing.F) {
 		{Node: "n1", Kind: ToAll, Type: TextMessage, Data: []byte("hi")},
 		{Node: "n1", Kind: ToRoom, Target: "lobby", Except: []string{"n1-1"}, Type: BinaryMessage, Data: []byte{0}},
 		{Node: "n2", Kind: ToTopic, Target: "a.b.c", Type: TextMessage},
+		{Node: "n2", Op: OpClose, Kind: ToSession, Target: "n1-4", Code: 4000, Reason: "bye"},
+		{Node: "n2", Op: OpJoin, Kind: ToSession, Target: "n1-4", Room: "lobby"},
+		{Node: "n2", Op: OpPresenceLeave, Kind: ToRoom, Target: "lobby", Data: []byte{1, 4, 'n', '1', '-', '4', 0, 0, 0}},
 	} {
 		b, _ := e.MarshalBinary()
 		f.Add(b)

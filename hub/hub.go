@@ -16,11 +16,12 @@ import (
 // Hub holds the sessions of one node and routes messages to them. Create it
 // with New; its methods are safe for concurrent use.
 type Hub struct {
-	cfg    Config
-	node   string
-	epoch  time.Time
-	seq    atomic.Uint64
-	broker Broker
+	cfg     Config
+	node    string
+	epoch   time.Time
+	seq     atomic.Uint64
+	broker  Broker
+	cluster cluster // outbox, interest, presence (cluster.go)
 
 	writePool sync.Pool        // gorilla's buffers for compressed writes
 	slots     chan []*outbound // free list of queue slices (queue.go)
@@ -72,12 +73,8 @@ func New(cfg Config) (*Hub, error) {
 		h.node = hex.EncodeToString(b[:])
 	}
 	h.members.init()
-	h.broker = cfg.Broker
-	if h.broker == nil {
-		h.broker = localBroker{}
-	}
-	if err := h.broker.Start(h.node, h.deliverRemote); err != nil {
-		return nil, fmt.Errorf("hub: starting broker: %w", err)
+	if err := h.startCluster(); err != nil {
+		return nil, err
 	}
 	return h, nil
 }
@@ -109,6 +106,10 @@ func (h *Hub) OnClose(f func(s *Session, code int, reason string)) { h.onClose.S
 // protocol violations, oversized messages, invalid UTF-8 or compressed
 // data, missed pongs, failed or timed-out writes, resets. Inspect err with
 // errors.As and errors.Is. It runs on the session's reader goroutine.
+//
+// Errors that concern no session come with a nil s: a *RemoteError when
+// the broker failed (see Broker), and a *PanicError when OnPresence or
+// OnBroker panicked.
 func (h *Hub) OnError(f func(s *Session, err error)) { h.onError.Store(&f) }
 
 // PanicError is passed to OnError when a callback panics.
@@ -262,6 +263,8 @@ type Stats struct {
 	// CloseCodes counts ended sessions by the close code they ended with
 	// (sent or received; CloseAbnormal when the connection dropped).
 	CloseCodes map[int]uint64
+	// Cluster counts the exchanges with other nodes through the Broker.
+	Cluster ClusterStats
 }
 
 // Stats returns the hub's counters.
@@ -281,6 +284,7 @@ func (h *Hub) Stats() Stats {
 		Rooms:            rooms,
 		Topics:           topics,
 		CloseCodes:       h.closeCodes.snapshot(),
+		Cluster:          h.cluster.snapshot(),
 	}
 }
 

@@ -69,7 +69,9 @@ func newTestHub(t testing.TB, cfg Config) *testHub {
 	th.onConnect(nil)
 	th.onClose(nil)
 	h.OnError(func(s *Session, err error) {
-		th.errBy.LoadOrStore(s.ID(), err)
+		if s != nil { // errors of the cluster belong to no session
+			th.errBy.LoadOrStore(s.ID(), err)
+		}
 		select {
 		case th.errs <- err:
 		default:

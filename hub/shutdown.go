@@ -73,7 +73,7 @@ func (h *Hub) Shutdown(ctx context.Context) (ShutdownResult, error) {
 		}
 		grace.Stop()
 	}
-	h.broker.Close()
+	h.stopCluster(ctx) // the outbox, then the broker
 	h.mu.Lock()
 	running := len(h.byID)
 	h.result.Forced += running

@@ -248,3 +248,32 @@ func FuzzTopic(f *testing.F) {
 		}
 	})
 }
+
+func TestMatchTopic(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		pattern, subject string
+		want             bool
+	}{
+		{"a.b.c", "a.b.c", true},
+		{"a.b.c", "a.b", false},
+		{"a.b", "a.b.c", false},
+		{"a.*.c", "a.x.c", true},
+		{"a.*.c", "a.x.y.c", false},
+		{"a.*", "a", false},
+		{"a.>", "a.b", true},
+		{"a.>", "a.b.c.d", true},
+		{"a.>", "a", false},
+		{">", "a", true},
+		{"*", "a.b", false},
+		{"*.*", "a.b", true},
+		{"a.b", "a.*", false},     // a subject has no wildcards
+		{"a.>.b", "a.x.b", false}, // invalid pattern
+		{"", "a", false},
+	}
+	for _, tc := range cases {
+		if got := MatchTopic(tc.pattern, tc.subject); got != tc.want {
+			t.Errorf("MatchTopic(%q, %q) = %v, want %v", tc.pattern, tc.subject, got, tc.want)
+		}
+	}
+}
