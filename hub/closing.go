@@ -79,7 +79,7 @@ func (s *Session) closeWith(code int, reason string, now bool) bool {
 		s.dropQueueLocked()
 	}
 	s.sentClose = &CloseError{Code: code, Reason: reason}
-	s.pushLocked(&outbound{typ: websocket.CloseMessage, data: websocket.FormatCloseMessage(code, reason)}, 0)
+	s.pushLocked(&outbound{typ: websocket.CloseMessage, data: websocket.FormatCloseMessage(code, reason)}, 0, false)
 	s.mu.Unlock()
 	s.cancel()
 	if now {

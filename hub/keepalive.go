@@ -59,7 +59,7 @@ func (s *Session) ping() {
 	if s.state != stateOpen {
 		return
 	}
-	s.pushLocked(&outbound{typ: websocket.PingMessage, data: make([]byte, 8)}, 0) // control frames do not count against MaxQueuedBytes
+	s.pushLocked(&outbound{typ: websocket.PingMessage, data: make([]byte, 8)}, 0, false) // control frames do not count against MaxQueuedBytes
 	s.pingTimer.Reset(s.ka.ping)
 }
 

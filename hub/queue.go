@@ -37,11 +37,23 @@ const (
 	queuedRefused             // the policy refused or the session was cut off
 )
 
+// enqueueMode says how a routing call hands a message to a queue.
+type enqueueMode uint8
+
+const (
+	// mayBlock lets the Block policy make the caller wait: a local caller.
+	// Without it (a delivery from the broker, which must never wait for one
+	// slow session) Block acts as Disconnect does after its wait.
+	mayBlock enqueueMode = 1 << iota
+	// fanOut says the message is one of many deliveries the caller is
+	// making: a writer it starts lets the caller finish first (writer.go).
+	fanOut
+)
+
 // enqueue adds o to the session's queue, applying the slow-consumer policy
-// when a bound is hit. It never blocks, except under the Block policy when
-// mayBlock is set; without it (a delivery from the broker, which must never
-// wait for one slow session) Block acts as Disconnect does after its wait.
-func (s *Session) enqueue(o *outbound, mayBlock bool) queueResult {
+// when a bound is hit. It never blocks, except under the Block policy with
+// mayBlock.
+func (s *Session) enqueue(o *outbound, mode enqueueMode) queueResult {
 	n := o.size()
 	s.mu.Lock()
 	if s.state != stateOpen {
@@ -49,7 +61,7 @@ func (s *Session) enqueue(o *outbound, mayBlock bool) queueResult {
 		return queuedClosed
 	}
 	if s.fitsLocked(n) {
-		s.pushLocked(o, n)
+		s.pushLocked(o, n, mode&fanOut != 0)
 		s.mu.Unlock()
 		return queuedOK
 	}
@@ -75,7 +87,7 @@ func (s *Session) enqueue(o *outbound, mayBlock bool) queueResult {
 		}
 		res = queuedOK
 		if s.fitsLocked(n) {
-			s.pushLocked(o, n)
+			s.pushLocked(o, n, mode&fanOut != 0)
 		} else {
 			// Only the batch being written is left, and it cannot be
 			// recalled: the new message is the one dropped.
@@ -86,7 +98,7 @@ func (s *Session) enqueue(o *outbound, mayBlock bool) queueResult {
 		s.hub.stats.dropped.Add(uint64(k))
 		s.mu.Unlock()
 	case Block:
-		if !mayBlock {
+		if mode&mayBlock == 0 {
 			s.mu.Unlock()
 			policy = Disconnect
 			break
@@ -135,7 +147,7 @@ func (s *Session) waitForSpaceLocked(o *outbound, n int) queueResult {
 			return queuedClosed
 		}
 		if s.fitsLocked(n) {
-			s.pushLocked(o, n)
+			s.pushLocked(o, n, false) // the caller has waited already
 			s.mu.Unlock()
 			return queuedOK
 		}
@@ -143,9 +155,9 @@ func (s *Session) waitForSpaceLocked(o *outbound, n int) queueResult {
 }
 
 // pushLocked appends o, counting n bytes against the queue's byte bound,
-// and makes sure a writer runs. Every item, data or control, enters the
-// queue here.
-func (s *Session) pushLocked(o *outbound, n int) {
+// and makes sure a writer runs (one that yields first for a fan-out). Every
+// item, data or control, enters the queue here.
+func (s *Session) pushLocked(o *outbound, n int, fan bool) {
 	if s.queue == nil {
 		if s.spare != nil {
 			s.queue, s.spare = s.spare, nil
@@ -155,7 +167,7 @@ func (s *Session) pushLocked(o *outbound, n int) {
 	}
 	s.queue = append(s.queue, o)
 	s.queued += n
-	s.startWriterLocked()
+	s.startWriterLocked(fan)
 }
 
 // dropQueueLocked discards the queue, counting each data message.

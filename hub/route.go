@@ -133,16 +133,23 @@ func (h *Hub) deliverRemote(e Envelope) {
 
 // deliver queues the envelope's message for the matching sessions of this
 // node and returns how many took it. The message is framed (and compressed)
-// once, however many sessions it reaches. Only a local caller (mayBlock)
-// may wait under the Block policy; a delivery from the broker never waits.
-func (h *Hub) deliver(e *Envelope, where func(*Session) bool, mayBlock bool) int {
+// once, however many sessions it reaches. Only a local caller may wait
+// under the Block policy; a delivery from the broker never waits.
+func (h *Hub) deliver(e *Envelope, where func(*Session) bool, local bool) int {
 	p := targetPool.Get().(*[]*Session)
 	defer releaseTargets(p)
 	*p = h.selectTargets(*p, e, where, true)
 	o := newOutbound(Message{Type: e.Type, Data: e.Data})
+	var mode enqueueMode
+	if local {
+		mode |= mayBlock
+	}
+	if len(*p) > 1 {
+		mode |= fanOut
+	}
 	n := 0
 	for _, s := range *p {
-		if s.enqueue(o, mayBlock) == queuedOK {
+		if s.enqueue(o, mode) == queuedOK {
 			n++
 		}
 	}

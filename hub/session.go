@@ -210,7 +210,7 @@ func (s *Session) Send(m Message) error {
 	if !validType(m.Type) {
 		return errBadType
 	}
-	switch s.enqueue(newOutbound(m), true) {
+	switch s.enqueue(newOutbound(m), mayBlock) {
 	case queuedOK:
 		return nil
 	case queuedClosed:

@@ -13,21 +13,28 @@ import (
 // startWriterLocked starts the writer unless one is running. The writer
 // exists only while there is something to write, so an idle session parks
 // no goroutine.
-func (s *Session) startWriterLocked() {
+func (s *Session) startWriterLocked(yield bool) {
 	if !s.writing {
 		s.writing = true
-		go s.writeLoop()
+		go s.writeLoop(yield)
 	}
 }
 
 // writeLoop drains the queue: it takes everything queued, writes it into one
 // buffer and flushes once, until the queue is empty.
-func (s *Session) writeLoop() {
-	// Let the publisher run first: a broadcast that starts thousands of
-	// writers would otherwise be starved by them, and each writer would
-	// flush one or two messages instead of a batch. Measured at 10,000
-	// sessions: 3.8x the deliveries/s and a fifth of the writes (BENCHMARKS.md).
-	runtime.Gosched()
+//
+// A writer started by a fan-out (yield) lets the publisher run first: a
+// broadcast that starts thousands of writers would otherwise be starved by
+// them, and each writer would flush one or two messages instead of a batch
+// (measured at 10,000 sessions: 3.8x the deliveries/s and a fifth of the
+// writes, BENCHMARKS.md). A writer started for one session (a reply from
+// OnMessage, a Send) does not yield: the yield would send it through the
+// global run queue, while a new goroutine otherwise runs next on the same
+// P as soon as the sender parks, as the reader does right after a reply.
+func (s *Session) writeLoop(yield bool) {
+	if yield {
+		runtime.Gosched()
+	}
 	for {
 		s.mu.Lock()
 		batch := s.queue
