@@ -1,12 +1,12 @@
 package hub
 
 import (
-	"context"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/wsgate/wsgate/ratelimit"
 )
 
 func TestPongTimeout(t *testing.T) {
@@ -49,42 +49,19 @@ func TestPongTimeout(t *testing.T) {
 	}
 }
 
-// pacer is an InboundLimiter that lets one message through per interval,
-// waiting for its turn as ratelimit's Delay policy does.
-type pacer struct {
-	every time.Duration
-	next  time.Time
-}
-
-func (p *pacer) Allow(ctx context.Context) (bool, error) {
-	now := time.Now()
-	if p.next.Before(now) {
-		p.next = now
-	}
-	wait := p.next.Sub(now)
-	p.next = p.next.Add(p.every)
-	if wait <= 0 {
-		return true, nil
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true, nil
-	case <-ctx.Done():
-		return false, ctx.Err()
-	}
-}
-
-// TestLimiterPauseIsNotAPongTimeout: a client that sends a burst which the
-// limiter paces over much longer than PongTimeout answers every ping in
-// time, but its pongs wait in the socket behind the burst. The session must
-// stay open and deliver the whole burst.
+// TestLimiterPauseIsNotAPongTimeout: a client that sends a burst which
+// ratelimit's Delay policy paces over much longer than PongTimeout answers
+// every ping in time, but its pongs wait in the socket behind the burst.
+// The session must stay open and deliver the whole burst.
 func TestLimiterPauseIsNotAPongTimeout(t *testing.T) {
 	t.Parallel()
-	const burst, every = 40, 20 * time.Millisecond // 800ms of pacing
+	const burst = 40 // 800ms of pacing at 50 messages/s
+	lim, err := ratelimit.NewMessageLimiter(ratelimit.MessageConfig{PerSession: 50, SessionBurst: 1, Policy: ratelimit.Delay})
+	if err != nil {
+		t.Fatal(err)
+	}
 	th := newTestHub(t, Config{PingInterval: 30 * time.Millisecond, PongTimeout: 100 * time.Millisecond})
-	th.acceptOptions(func(*http.Request) AcceptOptions { return AcceptOptions{Limiter: &pacer{every: every}} })
+	th.acceptOptions(func(*http.Request) AcceptOptions { return AcceptOptions{Limiter: lim.Session()} })
 	got := make(chan struct{}, burst)
 	th.OnMessage(func(*Session, Message) { got <- struct{}{} })
 	c, s := th.dial(t)

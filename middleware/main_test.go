@@ -98,7 +98,13 @@ type dialResult struct {
 // A connection it returns is closed when the test ends.
 func dial(t testing.TB, url string, hdr http.Header, protos ...string) dialResult {
 	t.Helper()
-	d := websocket.Dialer{Subprotocols: protos, HandshakeTimeout: wait}
+	return dialWith(t, &websocket.Dialer{Subprotocols: protos, HandshakeTimeout: wait}, url, hdr)
+}
+
+// dialWith dials url with d and returns what the client saw. A connection
+// it returns is closed when the test ends.
+func dialWith(t testing.TB, d *websocket.Dialer, url string, hdr http.Header) dialResult {
+	t.Helper()
 	conn, resp, err := d.Dial(url, hdr)
 	res := dialResult{conn: conn, resp: resp, err: err}
 	if resp != nil && resp.Body != nil {

@@ -2,7 +2,6 @@ package middleware_test
 
 import (
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -37,18 +36,7 @@ func dialFrom(t *testing.T, local, url string, hdr http.Header) dialResult {
 	}
 	_ = ln.Close()
 	nd := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
-	d := websocket.Dialer{NetDialContext: nd.DialContext, HandshakeTimeout: wait}
-	conn, resp, err := d.Dial(url, hdr)
-	res := dialResult{conn: conn, resp: resp, err: err}
-	if resp != nil && resp.Body != nil {
-		b, _ := io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
-		res.body = string(b)
-	}
-	if conn != nil {
-		t.Cleanup(func() { _ = conn.Close() })
-	}
-	return res
+	return dialWith(t, &websocket.Dialer{NetDialContext: nd.DialContext, HandshakeTimeout: wait}, url, hdr)
 }
 
 func status(r dialResult) int {
