@@ -147,7 +147,7 @@ func (h *Hub) newSession(conn *websocket.Conn, fc *flushConn, r *http.Request, o
 		ctx:         ctx,
 		cancel:      cancel,
 		limiter:     opts.Limiter,
-		ka:          h.keepAliveFor(opts),
+		ka:          h.keepAliveFor(KeepAlive{opts.PingInterval, opts.PongTimeout, opts.IdleTimeout}),
 		done:        make(chan struct{}),
 	}
 	s.lastActivity.Store(now.UnixNano())

@@ -30,6 +30,7 @@ type Hub struct {
 	onMessage atomic.Pointer[func(*Session, Message)]
 	onClose   atomic.Pointer[func(*Session, int, string)]
 	onError   atomic.Pointer[func(*Session, error)]
+	onPong    atomic.Pointer[func(*Session, []byte, time.Duration)]
 
 	mu       sync.RWMutex // guards byID, reserved, closing, final, result
 	byID     map[string]*Session
@@ -98,6 +99,13 @@ func (h *Hub) OnMessage(f func(s *Session, m Message)) { h.onMessage.Store(&f) }
 // peer's echo of it does not replace it); CloseAbnormal when the connection
 // dropped without one.
 func (h *Hub) OnClose(f func(s *Session, code int, reason string)) { h.onClose.Store(&f) }
+
+// OnPong sets the function called for each pong a session receives, on its
+// reader goroutine. For a pong that answers one of the hub's pings, data is
+// the application data the ping carried (Session.SetPingData) and rtt the
+// round trip; for any other pong (a peer's own heartbeat), data is the whole
+// payload and rtt is zero. data is the callee's to keep.
+func (h *Hub) OnPong(f func(s *Session, data []byte, rtt time.Duration)) { h.onPong.Store(&f) }
 
 // OnError sets the function called when a callback panics (with a
 // *PanicError, at once; the session is then closed with CloseServerError)

@@ -190,3 +190,102 @@ func TestIdleTimeout(t *testing.T) {
 		t.Fatal("chatty session received nothing")
 	}
 }
+
+// TestPingDataAndOnPong: pings carry the session's application data after
+// the timestamp, the peer's pong brings it back to OnPong with the round
+// trip, and a pong the peer sends on its own reaches OnPong whole.
+func TestPingDataAndOnPong(t *testing.T) {
+	t.Parallel()
+	th := newTestHub(t, Config{PingInterval: 20 * time.Millisecond})
+	type pong struct {
+		data string
+		rtt  time.Duration
+	}
+	pongs := make(chan pong, 64)
+	th.OnPong(func(_ *Session, data []byte, rtt time.Duration) { pongs <- pong{string(data), rtt} })
+	th.onConnect(func(s *Session) {
+		if err := s.SetPingData([]byte("hello")); err != nil {
+			t.Error(err)
+		}
+	})
+	c, s := th.dial(t)
+	pinged := make(chan string, 64)
+	c.SetPingHandler(func(data string) error {
+		pinged <- data
+		return c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(waitFor))
+	})
+	go func() { // runs the ping handler
+		for {
+			if _, _, err := c.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	select {
+	case p := <-pinged:
+		if len(p) != 8+len("hello") || p[8:] != "hello" {
+			t.Fatalf("ping payload %q", p)
+		}
+	case <-time.After(waitFor):
+		t.Fatal("no ping")
+	}
+	select {
+	case p := <-pongs:
+		if p.data != "hello" || p.rtt <= 0 {
+			t.Fatalf("OnPong(%q, %v)", p.data, p.rtt)
+		}
+	case <-time.After(waitFor):
+		t.Fatal("no OnPong")
+	}
+	if s.RTT() <= 0 {
+		t.Fatalf("RTT %v", s.RTT())
+	}
+	if err := c.WriteControl(websocket.PongMessage, []byte("heartbeat"), time.Now().Add(waitFor)); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		select {
+		case p := <-pongs:
+			if p.data == "hello" {
+				continue // answers to later pings
+			}
+			if p.data != "heartbeat" || p.rtt != 0 {
+				t.Fatalf("unsolicited pong: OnPong(%q, %v)", p.data, p.rtt)
+			}
+		case <-time.After(waitFor):
+			t.Fatal("the unsolicited pong did not reach OnPong")
+		}
+		break
+	}
+	if err := s.SetPingData(make([]byte, 118)); err == nil {
+		t.Fatal("SetPingData accepted 118 bytes")
+	}
+}
+
+// TestSetKeepAliveAfterConnect: keep-alive settings change while the
+// session runs: pings switched on for a silent peer end it with a pong
+// timeout, and an idle timeout switched on ends an idle one.
+func TestSetKeepAliveAfterConnect(t *testing.T) {
+	t.Parallel()
+	th := newTestHub(t, Config{PingInterval: -1})
+	silent, s1 := th.dial(t)
+	silent.SetPingHandler(func(string) error { return nil }) // never answers
+	if ka := s1.KeepAlive(); ka != (KeepAlive{}) {
+		t.Fatalf("KeepAlive() = %+v, want all disabled", ka)
+	}
+	s1.SetKeepAlive(KeepAlive{PingInterval: 20 * time.Millisecond, PongTimeout: 50 * time.Millisecond})
+	if ka := s1.KeepAlive(); ka.PingInterval != 20*time.Millisecond || ka.PongTimeout != 50*time.Millisecond || ka.IdleTimeout != 0 {
+		t.Fatalf("KeepAlive() = %+v", ka)
+	}
+	go awaitClose(t, silent) // reads, so the pings arrive
+	if ev := th.awaitEnd(t, s1); ev.code != CloseGoingAway || ev.reason != "pong timeout" {
+		t.Fatalf("OnClose %+v, want 1001 pong timeout", ev)
+	}
+
+	idle, s2 := th.dial(t)
+	s2.SetKeepAlive(KeepAlive{IdleTimeout: 50 * time.Millisecond})
+	if code, reason := awaitClose(t, idle); code != CloseGoingAway || reason != "idle timeout" {
+		t.Fatalf("client saw %d %q, want 1001 idle timeout", code, reason)
+	}
+	th.awaitEnd(t, s2)
+}

@@ -39,7 +39,6 @@ type Session struct {
 	ctx         context.Context
 	cancel      context.CancelFunc
 	limiter     InboundLimiter
-	ka          keepAlive
 
 	// The reader's shallow wait for data (idle.go); raw is nil when off.
 	br       *bufio.Reader
@@ -83,6 +82,8 @@ type Session struct {
 	failure      *SessionError // the error that ended the session, for OnError
 	pongSince    int64         // payload of the oldest unanswered ping while a pong deadline is set, else 0
 	pongDeadline time.Time     // the read deadline set for that ping's pong
+	ka           keepAlive     // the settings in effect (SetKeepAlive)
+	pingData     []byte        // application data every ping carries (SetPingData)
 	pingTimer    *time.Timer
 	idleTimer    *time.Timer
 	closeTimer   *time.Timer
