@@ -145,6 +145,13 @@ type Config struct {
 	MaxRoomsPerSession  int
 	MaxTopicsPerSession int
 
+	// MaxFrameSize, when positive, splits an outgoing message whose payload
+	// is larger into frames of at most this many bytes (a first frame and
+	// continuation frames, RFC 6455 section 5.4), so that a peer or proxy
+	// with a frame limit can take it. Compressed messages go out as one
+	// frame. Zero means every message is one frame.
+	MaxFrameSize int
+
 	// MaxSessionHeaderBytes bounds the copy of the upgrade request's headers
 	// a session keeps (Session.Header, Cookies, Origin), counted as on the
 	// wire. Headers that would pass it are left out whole, in key order
@@ -279,6 +286,8 @@ func (c *Config) validate() error {
 		return bad("MaxRoomsPerSession", "must be positive")
 	case c.MaxTopicsPerSession < 1:
 		return bad("MaxTopicsPerSession", "must be positive")
+	case c.MaxFrameSize < 0:
+		return bad("MaxFrameSize", "must not be negative")
 	case c.MaxSessionHeaderBytes < 0:
 		return bad("MaxSessionHeaderBytes", "must not be negative")
 	case c.ReadBufferSize < 512:

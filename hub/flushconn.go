@@ -85,27 +85,46 @@ func (c *flushConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// writeData frames one data message. It is only called by the session's
-// writer, between begin and end.
-func (c *flushConn) writeData(opcode int, payload []byte) error {
+// writeData frames one data message, in fragments of at most maxFrame
+// payload bytes when maxFrame is positive (RFC 6455 section 5.4). It is only
+// called by the session's writer, between begin and end.
+func (c *flushConn) writeData(opcode int, payload []byte, maxFrame int) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.usableLocked(); err != nil {
 		return err
 	}
+	for {
+		part, fin := payload, true
+		if maxFrame > 0 && len(payload) > maxFrame {
+			part, fin = payload[:maxFrame], false
+		}
+		if err := c.writeFrameLocked(opcode, fin, part); err != nil {
+			return err
+		}
+		if fin {
+			return nil
+		}
+		payload, opcode = payload[len(part):], opCont
+	}
+}
+
+// writeFrameLocked writes one frame: into the batch buffer, or, for a large
+// payload, straight to the network after what is buffered.
+func (c *flushConn) writeFrameLocked(opcode int, fin bool, payload []byte) error {
 	if len(payload) >= directFrom {
 		if err := c.flushLocked(); err != nil {
 			return err
 		}
 		var hdr [10]byte
-		return c.writeLocked(time.Time{}, appendFrameHeader(hdr[:0], opcode, len(payload)), payload)
+		return c.writeLocked(time.Time{}, appendFrameHeader(hdr[:0], opcode, fin, len(payload)), payload)
 	}
 	if len(*c.buf)+len(payload)+10 > flushAt {
 		if err := c.flushLocked(); err != nil {
 			return err
 		}
 	}
-	b := appendFrameHeader(*c.buf, opcode, len(payload))
+	b := appendFrameHeader(*c.buf, opcode, fin, len(payload))
 	*c.buf = append(b, payload...)
 	return nil
 }

@@ -64,9 +64,14 @@ func (o *outbound) prepared() (*websocket.PreparedMessage, error) {
 	return o.comp, o.compErr
 }
 
-// appendFrameHeader appends the header of a single final, unmasked frame.
-func appendFrameHeader(b []byte, opcode int, n int) []byte {
-	b = append(b, 0x80|byte(opcode))
+// appendFrameHeader appends the header of an unmasked frame (server frames
+// are not masked), final when fin is set.
+func appendFrameHeader(b []byte, opcode int, fin bool, n int) []byte {
+	b0 := byte(opcode)
+	if fin {
+		b0 |= 0x80
+	}
+	b = append(b, b0)
 	switch {
 	case n <= 125:
 		return append(b, byte(n))

@@ -107,36 +107,43 @@ func (rc *rawClient) writeFlood(op byte, n int) error {
 // readClose reads frames until a close frame and returns its code (1005
 // for an empty one), or the error that ended the connection first.
 func (rc *rawClient) readClose() (int, error) {
-	rc.c.SetReadDeadline(time.Now().Add(waitFor))
 	for {
-		var h [2]byte
-		if _, err := io.ReadFull(rc.br, h[:]); err != nil {
+		b0, payload, err := rc.readFrame()
+		if err != nil {
 			return 0, err
 		}
-		n := uint64(h[1] & 0x7F)
-		switch n {
-		case 126:
-			var b [2]byte
-			if _, err := io.ReadFull(rc.br, b[:]); err != nil {
-				return 0, err
-			}
-			n = uint64(binary.BigEndian.Uint16(b[:]))
-		case 127:
-			var b [8]byte
-			if _, err := io.ReadFull(rc.br, b[:]); err != nil {
-				return 0, err
-			}
-			n = binary.BigEndian.Uint64(b[:])
-		}
-		payload := make([]byte, n)
-		if _, err := io.ReadFull(rc.br, payload); err != nil {
-			return 0, err
-		}
-		if h[0]&0x0F == 0x8 {
+		if b0&0x0F == 0x8 {
 			if len(payload) < 2 {
 				return CloseNoStatus, nil
 			}
 			return int(binary.BigEndian.Uint16(payload)), nil
 		}
 	}
+}
+
+// readFrame reads one frame and returns its first byte and payload.
+func (rc *rawClient) readFrame() (byte, []byte, error) {
+	rc.c.SetReadDeadline(time.Now().Add(waitFor))
+	var h [2]byte
+	if _, err := io.ReadFull(rc.br, h[:]); err != nil {
+		return 0, nil, err
+	}
+	n := uint64(h[1] & 0x7F)
+	switch n {
+	case 126:
+		var b [2]byte
+		if _, err := io.ReadFull(rc.br, b[:]); err != nil {
+			return 0, nil, err
+		}
+		n = uint64(binary.BigEndian.Uint16(b[:]))
+	case 127:
+		var b [8]byte
+		if _, err := io.ReadFull(rc.br, b[:]); err != nil {
+			return 0, nil, err
+		}
+		n = binary.BigEndian.Uint64(b[:])
+	}
+	payload := make([]byte, n)
+	_, err := io.ReadFull(rc.br, payload)
+	return h[0], payload, err
 }

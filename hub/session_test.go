@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -229,5 +230,51 @@ func TestRemoteAddrFolding(t *testing.T) {
 				t.Fatalf("%v not folded to IPv4", got)
 			}
 		})
+	}
+}
+
+// TestMaxFrameSize: with MaxFrameSize, a larger message goes out as a first
+// frame and continuation frames of at most that size, and a client library
+// reassembles it; smaller messages stay one frame.
+func TestMaxFrameSize(t *testing.T) {
+	t.Parallel()
+	const max = 1000
+	th := newTestHub(t, Config{PingInterval: -1, MaxFrameSize: max})
+	rc, _, s := th.rawDialSession(t, "")
+	big := strings.Repeat("0123456789", 250) // 2500 bytes: 1000 + 1000 + 500
+	if err := s.Send(Text(big)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(Binary([]byte("small"))); err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		b0 byte
+		n  int
+	}{{0x01, 1000}, {0x00, 1000}, {0x80, 500}, {0x82, 5}}
+	var got []byte
+	for i, w := range want {
+		b0, p, err := rc.readFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b0 != w.b0 || len(p) != w.n {
+			t.Fatalf("frame %d: first byte %#x with %d bytes, want %#x with %d", i, b0, len(p), w.b0, w.n)
+		}
+		if i < 3 {
+			got = append(got, p...)
+		}
+	}
+	if string(got) != big {
+		t.Fatal("the fragments do not make the message")
+	}
+	// A client library reads the same as one message.
+	c, s2 := th.dial(t)
+	if err := s2.Send(Text(big)); err != nil {
+		t.Fatal(err)
+	}
+	readText(t, c, big)
+	if _, err := New(Config{MaxFrameSize: -1}); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "MaxFrameSize") {
+		t.Fatalf("New with MaxFrameSize -1: %v", err)
 	}
 }

@@ -94,14 +94,14 @@ func (s *Session) writeBatch(batch []*outbound) error {
 			}
 		case !isDataType(o.typ): // ping
 			s.stampPing(o.data)
-			err = s.fc.writeData(o.typ, o.data)
+			err = s.fc.writeData(o.typ, o.data, 0)
 		case s.compress && len(o.data) >= s.cfg().Compression.Threshold:
 			var pm *websocket.PreparedMessage
 			if pm, err = o.prepared(); err == nil {
 				err = s.conn.WritePreparedMessage(pm)
 			}
 		default:
-			err = s.fc.writeData(o.typ, o.data)
+			err = s.fc.writeData(o.typ, o.data, s.cfg().MaxFrameSize)
 		}
 		if err != nil {
 			s.countDropped(batch[i:])
