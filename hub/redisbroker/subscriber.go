@@ -27,17 +27,30 @@ type subKey struct {
 	name string
 }
 
-// replyKey returns the key a server reply of the given kind confirms.
-func replyKey(kind, name string) (subKey, bool) {
+// waitKey is what a caller waits for: the server's reply to its subscribe
+// or unsubscribe of key.
+type waitKey struct {
+	subKey
+	unsub bool
+}
+
+// replyKey returns the waitKey a server reply of the given kind confirms.
+func replyKey(kind, name string) (waitKey, bool) {
 	switch kind {
 	case "subscribe":
-		return subKey{plainSub, name}, true
+		return waitKey{subKey{plainSub, name}, false}, true
 	case "psubscribe":
-		return subKey{patternSub, name}, true
+		return waitKey{subKey{patternSub, name}, false}, true
 	case "ssubscribe":
-		return subKey{shardSub, name}, true
+		return waitKey{subKey{shardSub, name}, false}, true
+	case "unsubscribe":
+		return waitKey{subKey{plainSub, name}, true}, true
+	case "punsubscribe":
+		return waitKey{subKey{patternSub, name}, true}, true
+	case "sunsubscribe":
+		return waitKey{subKey{shardSub, name}, true}, true
 	}
-	return subKey{}, false
+	return waitKey{}, false
 }
 
 // connState is where a subscriber's connection stands.
@@ -69,7 +82,7 @@ type subscriber struct {
 	ps      *redis.PubSub // the current connection; nil between connections
 	upCh    chan struct{} // closed when state becomes up
 	want    map[subKey]struct{}
-	waiters map[subKey][]chan error
+	waiters map[waitKey][]chan error
 	lastErr error // why the last connection ended, for Start's error
 }
 
@@ -79,7 +92,7 @@ func newSubscriber(b *Broker, newPubSub func(context.Context) *redis.PubSub) *su
 		newPubSub: newPubSub,
 		upCh:      make(chan struct{}),
 		want:      make(map[subKey]struct{}),
-		waiters:   make(map[subKey][]chan error),
+		waiters:   make(map[waitKey][]chan error),
 	}
 }
 
@@ -280,7 +293,7 @@ func (s *subscriber) failWaitersLocked(err error) {
 }
 
 // dropWaiter forgets a waiter that stopped waiting.
-func (s *subscriber) dropWaiter(key subKey, w chan error) {
+func (s *subscriber) dropWaiter(key waitKey, w chan error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ws := s.waiters[key]
@@ -342,38 +355,13 @@ func (s *subscriber) subscribe(ctx context.Context, key subKey) error {
 		return fmt.Errorf("%w: subscribe %s", ErrDisconnected, key.name)
 	}
 	ps := s.ps
-	w := make(chan error, 1)
-	s.waiters[key] = append(s.waiters[key], w)
 	s.mu.Unlock()
-
-	var err error
-	switch key.kind {
-	case plainSub:
-		err = ps.Subscribe(ctx, key.name)
-	case patternSub:
-		err = ps.PSubscribe(ctx, key.name)
-	case shardSub:
-		err = ps.SSubscribe(ctx, key.name)
-	}
-	if err != nil {
-		s.dropWaiter(key, w)
-		s.broken(ps)
-		return fmt.Errorf("%w: subscribe %s: %v", ErrDisconnected, key.name, err)
-	}
-	select {
-	case err := <-w:
-		return err
-	case <-ctx.Done():
-		s.dropWaiter(key, w)
-		return fmt.Errorf("redisbroker: subscribe %s: %w", key.name, ctx.Err())
-	case <-s.b.ctx.Done():
-		return ErrClosed
-	}
+	return s.command(ctx, ps, key, false)
 }
 
-// unsubscribe removes key from what the connection holds. It does not wait
-// for the server's reply: the contract lets a few envelopes in flight
-// arrive after it.
+// unsubscribe removes key from what the connection holds and returns once
+// the server has confirmed it: nothing published after that reaches the
+// node on key.
 func (s *subscriber) unsubscribe(ctx context.Context, key subKey) error {
 	s.mu.Lock()
 	if s.closed {
@@ -388,18 +376,53 @@ func (s *subscriber) unsubscribe(ctx context.Context, key subKey) error {
 		// with the last one.
 		return fmt.Errorf("%w: unsubscribe %s", ErrDisconnected, key.name)
 	}
+	return s.command(ctx, ps, key, true)
+}
+
+// command writes a (un)subscription of key on ps and waits for the
+// server's reply, which the reading goroutine hands over.
+func (s *subscriber) command(ctx context.Context, ps *redis.PubSub, key subKey, unsub bool) error {
+	wk := waitKey{key, unsub}
+	w := make(chan error, 1)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.waiters[wk] = append(s.waiters[wk], w)
+	s.mu.Unlock()
+
 	var err error
-	switch key.kind {
-	case plainSub:
+	switch {
+	case key.kind == plainSub && !unsub:
+		err = ps.Subscribe(ctx, key.name)
+	case key.kind == patternSub && !unsub:
+		err = ps.PSubscribe(ctx, key.name)
+	case key.kind == shardSub && !unsub:
+		err = ps.SSubscribe(ctx, key.name)
+	case key.kind == plainSub:
 		err = ps.Unsubscribe(ctx, key.name)
-	case patternSub:
+	case key.kind == patternSub:
 		err = ps.PUnsubscribe(ctx, key.name)
-	case shardSub:
+	case key.kind == shardSub:
 		err = ps.SUnsubscribe(ctx, key.name)
 	}
-	if err != nil {
-		s.broken(ps)
-		return fmt.Errorf("%w: unsubscribe %s: %v", ErrDisconnected, key.name, err)
+	what := "subscribe"
+	if unsub {
+		what = "unsubscribe"
 	}
-	return nil
+	if err != nil {
+		s.dropWaiter(wk, w)
+		s.broken(ps)
+		return fmt.Errorf("%w: %s %s: %v", ErrDisconnected, what, key.name, err)
+	}
+	select {
+	case err := <-w:
+		return err
+	case <-ctx.Done():
+		s.dropWaiter(wk, w)
+		return fmt.Errorf("redisbroker: %s %s: %w", what, key.name, ctx.Err())
+	case <-s.b.ctx.Done():
+		return ErrClosed
+	}
 }
