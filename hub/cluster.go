@@ -341,7 +341,9 @@ func (m *mailbox[T]) close() {
 	m.mu.Lock()
 	if !m.closed {
 		m.closed = true
-		close(m.ch)
+		if m.ch != nil {
+			close(m.ch)
+		}
 	}
 	m.mu.Unlock()
 }
