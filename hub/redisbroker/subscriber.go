@@ -170,13 +170,22 @@ func (s *subscriber) session(ctx context.Context, ps *redis.PubSub) error {
 	}
 	s.mu.Unlock()
 
-	// Each write dials first if the PubSub has no connection yet.
-	writes := []func(context.Context, ...string) error{ps.Subscribe, ps.PSubscribe, ps.SSubscribe}
-	for kind, names := range byKind {
-		if len(names) > 0 {
-			if err := writes[kind](ctx, names...); err != nil {
-				return err
-			}
+	// Each write dials first if the PubSub has no connection yet. Sharded
+	// channels go one per SSUBSCRIBE: a Redis Cluster refuses channels of
+	// different slots in one (CROSSSLOT).
+	if names := byKind[plainSub]; len(names) > 0 {
+		if err := ps.Subscribe(ctx, names...); err != nil {
+			return err
+		}
+	}
+	if names := byKind[patternSub]; len(names) > 0 {
+		if err := ps.PSubscribe(ctx, names...); err != nil {
+			return err
+		}
+	}
+	for _, name := range byKind[shardSub] {
+		if err := ps.SSubscribe(ctx, name); err != nil {
+			return err
 		}
 	}
 	token := "wsgate-ready-" + strconv.FormatUint(s.b.pingSeq.Add(1), 10)

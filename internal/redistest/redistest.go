@@ -12,6 +12,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -26,12 +27,22 @@ import (
 // is a failure bound, not an expected time.
 var Wait = 20 * time.Second
 
+// Options says what kind of server Start runs. The zero value is a
+// standalone server.
+type Options struct {
+	// Cluster runs a one-node Redis Cluster that owns every hash slot, so
+	// that code using a cluster client (slot routing, sharded pub/sub,
+	// scripts on hash-tagged keys) runs against a real cluster.
+	Cluster bool
+}
+
 // Server is a redis-server process started by a test.
 type Server struct {
 	t    testing.TB
 	bin  string
 	dir  string
 	port int
+	opts Options
 
 	mu   sync.Mutex // guards proc
 	proc *process   // nil while stopped
@@ -60,9 +71,15 @@ func Binary() string {
 	return ""
 }
 
-// Start starts a redis-server for t and stops it when t ends. It skips t
-// when the binary is missing (fails with WSGATE_REQUIRE_DEPS=1).
+// Start starts a standalone redis-server for t and stops it when t ends.
+// It skips t when the binary is missing (fails with WSGATE_REQUIRE_DEPS=1).
 func Start(t testing.TB) *Server {
+	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// StartWith is Start with Options.
+func StartWith(t testing.TB, opts Options) *Server {
 	t.Helper()
 	bin := Binary()
 	if bin == "" {
@@ -72,7 +89,7 @@ func Start(t testing.TB) *Server {
 		}
 		t.Skip(msg)
 	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir()}
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), opts: opts}
 	t.Cleanup(s.Stop)
 	// A free port may be taken between our probe and redis-server's bind;
 	// try a few.
@@ -144,7 +161,7 @@ func (s *Server) Restart() {
 // start runs redis-server on s.port and returns once it answers PING.
 func (s *Server) start() error {
 	out := &lockedBuffer{}
-	cmd := exec.Command(s.bin,
+	args := []string{
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
 		"--save", "",
@@ -152,7 +169,13 @@ func (s *Server) start() error {
 		"--dir", s.dir,
 		"--daemonize", "no",
 		"--loglevel", "warning",
-	)
+	}
+	if s.opts.Cluster {
+		// nodes.conf in dir keeps the slots across a Restart.
+		args = append(args, "--cluster-enabled", "yes",
+			"--cluster-config-file", "nodes-"+strconv.Itoa(s.port)+".conf")
+	}
+	cmd := exec.Command(s.bin, args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return err
@@ -162,7 +185,11 @@ func (s *Server) start() error {
 		_ = cmd.Wait()
 		close(p.done)
 	}()
-	if err := awaitPing(s.Addr(), p.done); err != nil {
+	err := awaitPing(s.Addr(), p.done)
+	if err == nil && s.opts.Cluster {
+		err = claimSlots(s.Addr(), p.done)
+	}
+	if err != nil {
 		_ = cmd.Process.Kill()
 		<-p.done
 		return fmt.Errorf("redis-server on port %d: %v; output:\n%s", s.port, err, out.String())
@@ -193,23 +220,65 @@ func awaitPing(addr string, done <-chan struct{}) error {
 }
 
 func ping(addr string) error {
+	line, err := command(addr, "PING")
+	if err == nil && line != "+PONG" {
+		err = fmt.Errorf("answered %q", line)
+	}
+	return err
+}
+
+// claimSlots gives a fresh one-node cluster every hash slot (a restarted
+// one has them from nodes.conf) and waits until it reports cluster_state:ok.
+func claimSlots(addr string, done <-chan struct{}) error {
+	if _, err := command(addr, "CLUSTER ADDSLOTSRANGE 0 16383"); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(Wait)
+	for time.Now().Before(deadline) {
+		select {
+		case <-done:
+			return fmt.Errorf("exited")
+		default:
+		}
+		info, err := command(addr, "CLUSTER INFO")
+		if err == nil && strings.Contains(info, "cluster_state:ok") {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("cluster_state not ok within %v", Wait)
+}
+
+// command sends one inline command and returns the first line of the
+// answer, or the whole body of a bulk string answer.
+func command(addr, cmd string) (string, error) {
 	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return err
+	if _, err := c.Write([]byte(cmd + "\r\n")); err != nil {
+		return "", err
 	}
-	line, err := bufio.NewReader(c).ReadString('\n')
+	r := bufio.NewReader(c)
+	line, err := r.ReadString('\n')
 	if err != nil {
-		return err
+		return "", err
 	}
-	if strings.TrimSpace(line) != "+PONG" {
-		return fmt.Errorf("answered %q", line)
+	line = strings.TrimSpace(line)
+	if strings.HasPrefix(line, "$") {
+		n, err := strconv.Atoi(line[1:])
+		if err != nil || n < 0 || n > 1<<20 {
+			return line, err
+		}
+		body := make([]byte, n+2)
+		if _, err := io.ReadFull(r, body); err != nil {
+			return "", err
+		}
+		return string(body[:n]), nil
 	}
-	return nil
+	return line, nil
 }
 
 func freePort() (int, error) {

@@ -1,6 +1,7 @@
 package redistest
 
 import (
+	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -31,4 +32,17 @@ func TestStartRestartStop(t *testing.T) {
 		t.Fatalf("PID after Stop = %d", s.PID())
 	}
 	s.Stop() // idempotent
+}
+
+// TestCluster: a one-node cluster owns every slot, and keeps them across
+// a restart.
+func TestCluster(t *testing.T) {
+	s := StartWith(t, Options{Cluster: true})
+	for range 2 {
+		info, err := command(s.Addr(), "CLUSTER INFO")
+		if err != nil || !strings.Contains(info, "cluster_state:ok") || !strings.Contains(info, "cluster_slots_assigned:16384") {
+			t.Fatalf("CLUSTER INFO = %q, %v", info, err)
+		}
+		s.Restart()
+	}
 }
