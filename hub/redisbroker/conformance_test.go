@@ -106,7 +106,7 @@ func TestClusterSharded(t *testing.T) {
 		for _, w := range []string{"t.x", "b-1", "all"} {
 			want[round+w] = true
 		}
-		for range want {
+		for range len(want) {
 			e := b.next(t)
 			if !want[string(e.Data)] {
 				t.Fatalf("%s: b got unexpected or repeated %q", round, e.Data)

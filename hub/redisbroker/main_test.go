@@ -21,7 +21,9 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 const waitFor = 20 * time.Second
 
 // newClient returns a client of srv, closed when the test ends.
-func newClient(t *testing.T, srv *redistest.Server) *redis.Client {
+func newClient(t *testing.T, srv *redistest.Server) *redis.Client { return newClientTB(t, srv) }
+
+func newClientTB(t testing.TB, srv *redistest.Server) *redis.Client {
 	t.Helper()
 	c := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1})
 	t.Cleanup(func() { c.Close() })
@@ -125,6 +127,17 @@ type node struct {
 // startNode starts a broker named name on client, closed when the test
 // ends. edit, if not nil, changes the Config first.
 func startNode(t *testing.T, client redis.UniversalClient, name string, edit func(*Config)) node {
+	t.Helper()
+	return startNodeWith(t, client, name, edit)
+}
+
+// startNodeTB is startNode with the default Config, for benchmarks.
+func startNodeTB(t testing.TB, client redis.UniversalClient, name string) node {
+	t.Helper()
+	return startNodeWith(t, client, name, nil)
+}
+
+func startNodeWith(t testing.TB, client redis.UniversalClient, name string, edit func(*Config)) node {
 	t.Helper()
 	cfg := Config{Client: client}
 	if edit != nil {

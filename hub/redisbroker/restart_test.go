@@ -63,6 +63,7 @@ func TestTwoRestarts(t *testing.T) {
 	client := newClient(t, srv)
 	a, b := startNode(t, client, "a", nil), startNode(t, client, "b", nil)
 	srv.Restart()
+	a.awaitEvents(t, "down", "up")
 	b.awaitEvents(t, "down", "up")
 	srv.Restart()
 	b.awaitEvents(t, "down", "up", "down", "up")

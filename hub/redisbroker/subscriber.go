@@ -393,10 +393,20 @@ func (s *subscriber) unsubscribe(ctx context.Context, key subKey) error {
 func (s *subscriber) command(ctx context.Context, ps *redis.PubSub, key subKey, unsub bool) error {
 	wk := waitKey{key, unsub}
 	w := make(chan error, 1)
+	what := "subscribe"
+	if unsub {
+		what = "unsubscribe"
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return ErrClosed
+	}
+	if s.ps != ps || s.state != up {
+		// The connection was lost since the caller looked: the waiter
+		// would miss lost's failing of the waiters.
+		s.mu.Unlock()
+		return fmt.Errorf("%w: %s %s", ErrDisconnected, what, key.name)
 	}
 	s.waiters[wk] = append(s.waiters[wk], w)
 	s.mu.Unlock()
@@ -415,10 +425,6 @@ func (s *subscriber) command(ctx context.Context, ps *redis.PubSub, key subKey, 
 		err = ps.PUnsubscribe(ctx, key.name)
 	case key.kind == shardSub:
 		err = ps.SUnsubscribe(ctx, key.name)
-	}
-	what := "subscribe"
-	if unsub {
-		what = "unsubscribe"
 	}
 	if err != nil {
 		s.dropWaiter(wk, w)
