@@ -97,7 +97,8 @@ func (s *Session) PresenceInfo() []byte {
 // sessions in rooms where this node has a member. It runs on the hub's event
 // goroutine, one event at a time, in order for each node; past 1024 waiting
 // events, events are counted (ClusterStats.LostEvents) and not reported. A
-// member that expires because its node died produces no event.
+// member that expires because its node died produces no event. Shutdown
+// waits for it to return, so it must not wait for Shutdown.
 func (h *Hub) OnPresence(f func(PresenceEvent)) { h.cluster.onPresence.Store(&f) }
 
 // Presence returns the members of room on every node, sorted by session
