@@ -100,3 +100,29 @@ func TestUnresponsiveServer(t *testing.T) {
 	a.publish(t, hub.Envelope{Kind: hub.ToAll, Data: []byte("awake")})
 	b.awaitData(t, "awake")
 }
+
+// TestCloseWhileDown: Close does not wait for an unreachable server: with
+// Redis gone and the broker redialling, Close returns, every goroutine
+// ends (goleak) and the host hears nothing after it.
+func TestCloseWhileDown(t *testing.T) {
+	srv := redistest.Start(t)
+	client := newClient(t, srv)
+	a := startNode(t, client, "a", func(c *Config) { c.MaxBackoff = 20 * time.Millisecond })
+	a.subscribe(t, hub.ToRoom, "r")
+	srv.Stop()
+	a.awaitEvents(t, "down")
+	done := make(chan struct{})
+	go func() {
+		a.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(waitFor):
+		t.Fatal("Close did not return while Redis was down")
+	}
+	srv.Restart() // would have brought the broker back, had it not been closed
+	if got := a.eventList(); len(got) != 1 {
+		t.Fatalf("events after Close: %v", got)
+	}
+}
