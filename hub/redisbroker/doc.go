@@ -19,7 +19,13 @@
 // all, node and room channels use SSUBSCRIBE/SPUBLISH (sharded pub/sub,
 // Redis 7), which a Redis Cluster keeps on the shard that owns the channel's
 // slot instead of broadcasting to every shard; topic patterns stay on
-// PSUBSCRIBE because Redis has no sharded patterns.
+// PSUBSCRIBE because Redis has no sharded patterns. On a cluster a node then
+// holds one subscriber connection per shard, so envelopes of different
+// channels may reach it in another order than they were published (the
+// order per channel holds, as hub.Broker promises). Each sharded channel is
+// bound to the shard that owned its slot when the node first subscribed it;
+// a resharding that moves the slot is not followed until the node restarts,
+// so reshard with Sharded off, or restart the nodes after.
 //
 // # Topic patterns
 //
