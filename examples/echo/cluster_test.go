@@ -1,0 +1,149 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/wsgate/wsgate/examples/internal/serve"
+	"github.com/wsgate/wsgate/internal/redistest"
+	"github.com/wsgate/wsgate/wstest"
+)
+
+// engines are the brokers the cluster tests run over: each returns the
+// -broker flags of the first node and of the others (they differ for the
+// embedded NATS server, which the first node runs).
+var engines = []struct {
+	name  string
+	setup func(t *testing.T) (first, others []string)
+}{
+	{"redis", func(t *testing.T) ([]string, []string) {
+		srv := redistest.Start(t)
+		args := []string{"-broker", "redis://" + srv.Addr()}
+		return args, args
+	}},
+}
+
+// node is one echo program of a cluster, run in-process.
+type node struct {
+	name, addr string
+}
+
+// startCluster starts n echo nodes named a, b, c... over the engine.
+func startCluster(t *testing.T, first, others []string, n int) []node {
+	t.Helper()
+	var nodes []node
+	for i := range n {
+		name := string(rune('a' + i))
+		args := others
+		if i == 0 {
+			args = first
+		}
+		addr, _ := start(t, append([]string{"-node-id", name}, args...)...)
+		nodes = append(nodes, node{name, addr})
+	}
+	return nodes
+}
+
+// join dials /fanout?room=room on n and waits until the session is in the
+// room cluster-wide: the server joins it before reading its first message,
+// so once that message comes back the join (and the subscription at the
+// broker) is done.
+func (n node) join(t *testing.T, room, who string) *wstest.Conn {
+	t.Helper()
+	c := wstest.Dial(t, "ws://"+n.addr+"/fanout?room="+room)
+	hello := "hello from " + who
+	c.SendText(t, hello)
+	for c.ReadText(t) != hello {
+	}
+	return c
+}
+
+// report fetches n's GET /cluster.
+func (n node) report(t *testing.T) serve.BrokerReport {
+	t.Helper()
+	resp, err := http.Get("http://" + n.addr + "/cluster")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r serve.ClusterReport
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Node != n.name {
+		t.Fatalf("GET /cluster on %s says node %q", n.name, r.Node)
+	}
+	return r.Hubs["echo.fanout"].Broker
+}
+
+// readData reads until it has k messages that are not hellos.
+func readData(t *testing.T, c *wstest.Conn, k int) []string {
+	t.Helper()
+	var got []string
+	for len(got) < k {
+		if m := c.ReadText(t); !strings.HasPrefix(m, "hello from ") {
+			got = append(got, m)
+		}
+	}
+	return got
+}
+
+// TestClusterFanout runs three echo nodes over one broker: a /fanout
+// message from a publisher on one node reaches the room's members on all
+// three, in order, once; and a node with no member of a room receives
+// nothing of that room from the broker.
+func TestClusterFanout(t *testing.T) {
+	for _, eng := range engines {
+		t.Run(eng.name, func(t *testing.T) {
+			first, others := eng.setup(t)
+			nodes := startCluster(t, first, others, 3)
+			a, b, c := nodes[0], nodes[1], nodes[2]
+
+			// Every node has a member of r1; the publisher is on a.
+			pub := a.join(t, "r1", "pub")
+			subs := []*wstest.Conn{a.join(t, "r1", "a"), b.join(t, "r1", "b"), c.join(t, "r1", "c")}
+			const k = 20
+			var want []string
+			for i := range k {
+				want = append(want, fmt.Sprintf("m%d", i))
+				pub.SendText(t, want[i])
+			}
+			for i, s := range append(subs, pub) {
+				if got := readData(t, s, k); strings.Join(got, ",") != strings.Join(want, ",") {
+					t.Fatalf("member %d got %v, want %v", i, got, want)
+				}
+			}
+
+			// r2 has members on a and b only: c gets none of its traffic.
+			pub2 := a.join(t, "r2", "pub2")
+			onB := b.join(t, "r2", "b2")
+			beforeB, beforeC := b.report(t), c.report(t)
+			for i := range k {
+				pub2.SendText(t, fmt.Sprintf("r2-%d", i))
+			}
+			readData(t, onB, k)
+			// A sentinel on r1 after r2's messages: the broker hands a's
+			// envelopes over in order, so once c's member has it, any r2
+			// envelope sent to c would have arrived before it.
+			pub.SendText(t, "sentinel")
+			if got := readData(t, subs[2], 1); got[0] != "sentinel" {
+				t.Fatalf("c's member got %q, want the sentinel", got)
+			}
+			readData(t, subs[1], 1)
+			afterB, afterC := b.report(t), c.report(t)
+			gotB := afterB.ReceivedMsgs - beforeB.ReceivedMsgs
+			gotC := afterC.ReceivedMsgs - beforeC.ReceivedMsgs
+			t.Logf("%d messages to r2 (members on a and b): b received %d messages, %d bytes; c received %d messages (the r1 sentinel), %d bytes",
+				k, gotB, afterB.ReceivedBytes-beforeB.ReceivedBytes, gotC, afterC.ReceivedBytes-beforeC.ReceivedBytes)
+			if gotB < k+1 {
+				t.Fatalf("b received %d messages from the broker, want at least the %d of r2 and the sentinel", gotB, k+1)
+			}
+			if gotC != 1 {
+				t.Fatalf("c, with no member of r2, received %d messages from the broker, want 1 (the r1 sentinel)", gotC)
+			}
+		})
+	}
+}
