@@ -1,8 +1,11 @@
 package hub
 
 import (
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gorilla/websocket"
 )
 
 func TestMemoryBus(t *testing.T) {
@@ -40,22 +43,22 @@ func TestMemoryBus(t *testing.T) {
 
 	cases := []struct {
 		name  string
+		from  *testHub
 		route func(m Message) (int, error)
 		local int // sessions reached on the publishing node
 		want  []int
 	}{
-		{"broadcast from A", func(m Message) (int, error) { return a.Broadcast(m) }, 2, []int{0, 1, 2, 3}},
-		{"broadcast from B", func(m Message) (int, error) { return b.Broadcast(m) }, 2, []int{0, 1, 2, 3}},
-		{"except across nodes", func(m Message) (int, error) { return a.Broadcast(m, Except(id(0), id(3))) }, 1, []int{1, 2}},
-		{"where stays local", func(m Message) (int, error) { return a.Broadcast(m, odd) }, 1, []int{1}},
-		{"room from A", func(m Message) (int, error) { return a.SendToRoom("r", m) }, 1, []int{0, 3}},
-		{"room from B except", func(m Message) (int, error) { return b.SendToRoom("r", m, Except(id(0))) }, 1, []int{3}},
-		{"publish from A", func(m Message) (int, error) { return a.Publish("x.y", m) }, 1, []int{1, 2}},
-		{"publish from B, tail only", func(m Message) (int, error) { return b.Publish("x.y.z", m) }, 0, []int{1}},
-		{"send from A to B", func(m Message) (int, error) { return a.Send(id(3), m) }, 0, []int{3}},
-		{"send from B to A", func(m Message) (int, error) { return b.Send(id(0), m) }, 0, []int{0}},
-		{"send local", func(m Message) (int, error) { return a.Send(id(1), m) }, 1, []int{1}},
-		{"send unknown", func(m Message) (int, error) { return a.Send("nobody", m) }, 0, nil},
+		{"broadcast from A", a, func(m Message) (int, error) { return a.Broadcast(m) }, 2, []int{0, 1, 2, 3}},
+		{"broadcast from B", b, func(m Message) (int, error) { return b.Broadcast(m) }, 2, []int{0, 1, 2, 3}},
+		{"except across nodes", a, func(m Message) (int, error) { return a.Broadcast(m, Except(id(0), id(3))) }, 1, []int{1, 2}},
+		{"where stays local", a, func(m Message) (int, error) { return a.Broadcast(m, odd) }, 1, []int{1}},
+		{"room from A", a, func(m Message) (int, error) { return a.SendToRoom("r", m) }, 1, []int{0, 3}},
+		{"room from B except", b, func(m Message) (int, error) { return b.SendToRoom("r", m, Except(id(0))) }, 1, []int{3}},
+		{"publish from A", a, func(m Message) (int, error) { return a.Publish("x.y", m) }, 1, []int{1, 2}},
+		{"publish from B, tail only", b, func(m Message) (int, error) { return b.Publish("x.y.z", m) }, 0, []int{1}},
+		{"send from A to B", a, func(m Message) (int, error) { return a.Send(id(3), m) }, 0, []int{3}},
+		{"send from B to A", b, func(m Message) (int, error) { return b.Send(id(0), m) }, 0, []int{0}},
+		{"send local", a, func(m Message) (int, error) { return a.Send(id(1), m) }, 1, []int{1}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -64,7 +67,7 @@ func TestMemoryBus(t *testing.T) {
 			if err != nil || n != tc.local {
 				t.Fatalf("got %d, %v; want %d local sessions", n, err, tc.local)
 			}
-			expectDelivery(t, p, tc.want, m)
+			expectFrom(t, tc.from.Hub, p, tc.want, m)
 		})
 	}
 
@@ -89,5 +92,28 @@ func TestMemoryBus(t *testing.T) {
 	// Node names are unique on a bus.
 	if _, err := New(Config{Broker: bus.Broker(), NodeID: "node-a"}); err == nil {
 		t.Fatal("a second node-a joined the bus")
+	}
+}
+
+// expectFrom checks that exactly the peers listed in want received m, routed
+// through from: the sentinels are sent by from too, so on other nodes they
+// follow m through the same outbox and broker, in order.
+func expectFrom(t *testing.T, from *Hub, peers []peer, want []int, m Message) {
+	t.Helper()
+	for _, p := range peers {
+		if _, err := from.Send(p.s.ID(), Text("sentinel")); err != nil {
+			t.Fatalf("sentinel: %v", err)
+		}
+	}
+	for i, p := range peers {
+		if slices.Contains(want, i) {
+			typ, got := readMsg(t, p.c)
+			if typ != int(m.Type) || got != string(m.Data) {
+				t.Fatalf("peer %d read %d %q, want %d %q", i, typ, got, m.Type, m.Data)
+			}
+		}
+		if typ, got := readMsg(t, p.c); typ != websocket.TextMessage || got != "sentinel" {
+			t.Fatalf("peer %d read %d %q, want the sentinel (want=%v)", i, typ, got, want)
+		}
 	}
 }

@@ -39,7 +39,7 @@ func TestConfigValidation(t *testing.T) {
 		{"OutboxSize", Config{OutboxSize: -1}},
 		{"BrokerTimeout", Config{BrokerTimeout: -time.Second}},
 		{"PresenceTTL", Config{PresenceTTL: -time.Second}},
-		{"Presence", Config{Presence: true, Broker: NewMemoryBus().Broker()}},
+		{"Presence", Config{Presence: true, Broker: struct{ Broker }{NewMemoryBus().Broker()}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.field, func(t *testing.T) {

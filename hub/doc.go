@@ -32,10 +32,23 @@
 //
 // # Brokers
 //
-// Routing goes through a Broker so that several processes can serve one
-// application: a message published on one node reaches the matching sessions
-// on every node. The default broker is in-process; MemoryBroker lets several
-// hubs in one process act as nodes of one cluster.
+// With a Broker in Config, several processes (nodes) serve one application:
+// a routing call delivers to this node's sessions at once and queues the
+// envelope in a bounded outbox, which one goroutine hands to the broker, so
+// routing never waits on the network (a full outbox makes the call return
+// ErrRemote; a failure later is counted and reported to OnError). A node
+// subscribes at the broker only to the rooms and topic patterns its sessions
+// need; once Join or Subscribe returns nil, every message sent from any node
+// after that moment reaches the session. Send, Join, Leave and CloseSession
+// address a session on any node by the node in its ID (NodeOf). With
+// Config.Presence, Presence lists a room's members across the cluster with
+// the info each session set (Session.SetPresenceInfo), OnPresence reports
+// joins and leaves, and a dead node's members expire within
+// Config.PresenceTTL. When the broker loses its server the hub counts it and
+// tells OnBroker, so the application can have its clients resynchronise.
+//
+// MemoryBus joins hubs in one process and is the reference implementation
+// of the Broker contract; hub/brokertest is the suite every broker passes.
 //
 // # Shutdown
 //

@@ -16,11 +16,12 @@ import (
 // Hub holds the sessions of one node and routes messages to them. Create it
 // with New; its methods are safe for concurrent use.
 type Hub struct {
-	cfg    Config
-	node   string
-	epoch  time.Time
-	seq    atomic.Uint64
-	broker Broker
+	cfg     Config
+	node    string
+	epoch   time.Time
+	seq     atomic.Uint64
+	broker  Broker
+	cluster cluster // outbox, interest, presence (cluster.go)
 
 	writePool sync.Pool        // gorilla's buffers for compressed writes
 	slots     chan []*outbound // free list of queue slices (queue.go)
@@ -248,6 +249,8 @@ type Stats struct {
 	// CloseCodes counts ended sessions by the close code they ended with
 	// (sent or received; CloseAbnormal when the connection dropped).
 	CloseCodes map[int]uint64
+	// Cluster counts the exchanges with other nodes through the Broker.
+	Cluster ClusterStats
 }
 
 // Stats returns the hub's counters.
@@ -267,6 +270,7 @@ func (h *Hub) Stats() Stats {
 		Rooms:            rooms,
 		Topics:           topics,
 		CloseCodes:       h.closeCodes.snapshot(),
+		Cluster:          h.cluster.snapshot(),
 	}
 }
 

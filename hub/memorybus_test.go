@@ -13,7 +13,8 @@ func TestMemoryBusConformance(t *testing.T) {
 	brokertest.Run(t, func(t *testing.T) brokertest.Cluster {
 		bus := hub.NewMemoryBus()
 		return brokertest.Cluster{
-			Broker: func(*testing.T) hub.Broker { return bus.Broker() },
+			Broker:  func(*testing.T) hub.Broker { return bus.Broker() },
+			Restart: func(*testing.T) { bus.Restart() },
 		}
 	})
 }

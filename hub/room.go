@@ -6,6 +6,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 )
 
@@ -18,7 +19,7 @@ type membership struct {
 }
 
 type room struct {
-	members  map[*Session]struct{}
+	members  map[*Session]int64 // member → when it joined, Unix milliseconds
 	messages atomic.Uint64
 	bytes    atomic.Uint64
 }
@@ -43,52 +44,112 @@ func checkRoomName(name string) error {
 
 // Join adds the session to room, creating the room if needed. Joining a room
 // twice is not an error.
+//
+// In a cluster, the first local member of a room makes the hub subscribe
+// to it at the broker, and Join waits (at most Config.BrokerTimeout) for
+// the broker to confirm; later joins of the same room wait for the same
+// confirmation, or not at all once it is in. The guarantee: once Join
+// returns nil, every message sent to the room from any node after that
+// moment reaches the session (as far as its queue policy lets it). If the
+// broker refuses or does not confirm in time, Join returns an error wrapping
+// ErrRemote: the session is nevertheless in the room and gets what this node
+// routes to it, the hub retries the subscription every second and when the
+// broker reconnects, and the room's messages from other nodes may be missed
+// until then (call Leave to undo the join instead).
+//
+// For a session of another node (see NodeOf) Join asks that node to add it
+// and returns once the request is queued, without waiting for it to be
+// applied and without the guarantee; ErrRemote if the outbox is full.
 func (h *Hub) Join(sessionID, roomName string) error {
 	if err := checkRoomName(roomName); err != nil {
 		return err
 	}
+	if remote, err := h.remoteSession(sessionID); err != nil || remote {
+		if err != nil {
+			return err
+		}
+		return h.remoteOp(Envelope{Op: OpJoin, Kind: ToSession, Target: sessionID, Room: roomName})
+	}
 	s, ok := h.Session(sessionID)
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrSessionNotFound, sessionID)
 	}
+	return h.join(s, roomName, true)
+}
+
+// remoteOp queues an operation for another node's session.
+func (h *Hub) remoteOp(e Envelope) error {
+	if h.shuttingDown() {
+		return ErrClosed
+	}
+	e.Node = h.node
+	return h.cluster.outbox.push(e)
+}
+
+// join adds s to the room and, with wait, waits for the broker's
+// subscription (see Join).
+func (h *Hub) join(s *Session, roomName string, wait bool) error {
 	m := &h.members
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if s.state0() == stateEnded {
-		return fmt.Errorf("%w: %s", ErrClosed, sessionID)
+		m.mu.Unlock()
+		return fmt.Errorf("%w: %s", ErrClosed, s.id)
 	}
-	if _, in := s.rooms[roomName]; in {
+	if _, in := s.rooms[roomName]; !in {
+		if len(s.rooms) >= h.cfg.MaxRoomsPerSession {
+			m.mu.Unlock()
+			return fmt.Errorf("%w: %d rooms", ErrTooManyRooms, len(s.rooms))
+		}
+		r := m.rooms[roomName]
+		if r == nil {
+			r = &room{members: make(map[*Session]int64)}
+			m.rooms[roomName] = r
+			h.cluster.interest.setWant(Channel{Kind: ToRoom, Name: roomName}, true)
+		}
+		now := time.Now().UnixMilli()
+		r.members[s] = now
+		if s.rooms == nil {
+			s.rooms = make(map[string]struct{})
+		}
+		s.rooms[roomName] = struct{}{}
+		h.cluster.presence.joined(s, roomName, now)
+	}
+	m.mu.Unlock()
+	if !wait {
 		return nil
 	}
-	if len(s.rooms) >= h.cfg.MaxRoomsPerSession {
-		return fmt.Errorf("%w: %d rooms", ErrTooManyRooms, len(s.rooms))
+	return h.cluster.interest.await(Channel{Kind: ToRoom, Name: roomName})
+}
+
+// Leave removes the session from room; a room left empty disappears (and
+// this node unsubscribes from it at the broker, without waiting). For a
+// session of another node it queues the request for that node, as Join
+// does.
+func (h *Hub) Leave(sessionID, roomName string) error {
+	if remote, err := h.remoteSession(sessionID); err != nil || remote {
+		if err != nil {
+			return err
+		}
+		if err := checkRoomName(roomName); err != nil {
+			return err
+		}
+		return h.remoteOp(Envelope{Op: OpLeave, Kind: ToSession, Target: sessionID, Room: roomName})
 	}
-	r := m.rooms[roomName]
-	if r == nil {
-		r = &room{members: make(map[*Session]struct{})}
-		m.rooms[roomName] = r
+	s, ok := h.Session(sessionID)
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrSessionNotFound, sessionID)
 	}
-	r.members[s] = struct{}{}
-	if s.rooms == nil {
-		s.rooms = make(map[string]struct{})
-	}
-	s.rooms[roomName] = struct{}{}
+	h.leave(s, roomName)
 	return nil
 }
 
-// Leave removes the session from room; a room left empty disappears.
-func (h *Hub) Leave(sessionID, roomName string) error {
-	s, ok := h.Session(sessionID)
-	if !ok {
-		return fmt.Errorf("%w: %s", ErrSessionNotFound, sessionID)
-	}
+func (h *Hub) leave(s *Session, roomName string) {
 	h.members.mu.Lock()
 	h.members.leaveLocked(s, roomName)
 	h.members.mu.Unlock()
-	return nil
 }
 
-// LeaveAll removes the session from every room.
+// LeaveAll removes the session (of this node) from every room.
 func (h *Hub) LeaveAll(sessionID string) error {
 	s, ok := h.Session(sessionID)
 	if !ok {
@@ -107,11 +168,17 @@ func (m *membership) leaveLocked(s *Session, name string) {
 	if r == nil {
 		return
 	}
+	if _, in := r.members[s]; !in {
+		return
+	}
 	delete(r.members, s)
 	delete(s.rooms, name)
+	h := s.hub
 	if len(r.members) == 0 {
 		delete(m.rooms, name)
+		h.cluster.interest.setWant(Channel{Kind: ToRoom, Name: name}, false)
 	}
+	h.cluster.presence.left(s, name)
 }
 
 // removeSession takes an ended session out of every room and topic. The
@@ -128,6 +195,7 @@ func (m *membership) removeSession(s *Session) {
 		m.unsubscribeLocked(s, pattern)
 	}
 	s.rooms, s.topics = rooms, topics
+	s.hub.cluster.presence.forget(s)
 }
 
 // Members returns the IDs of the room's members on this node, sorted.
@@ -181,17 +249,19 @@ func (h *Hub) sessionRooms(s *Session) []string {
 	return out
 }
 
-// roomTargets appends the room's members to dst and counts the message
-// against the room.
-func (m *membership) roomTargets(dst []*Session, name string, size int) []*Session {
+// roomTargets appends the room's members to dst and, with count, counts
+// the message against the room.
+func (m *membership) roomTargets(dst []*Session, name string, size int, count bool) []*Session {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	r := m.rooms[name]
 	if r == nil {
 		return dst
 	}
-	r.messages.Add(1)
-	r.bytes.Add(uint64(size))
+	if count {
+		r.messages.Add(1)
+		r.bytes.Add(uint64(size))
+	}
 	for s := range r.members {
 		dst = append(dst, s)
 	}

@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"sync"
@@ -32,11 +31,23 @@ func Where(pred func(s *Session) bool) RouteOption {
 
 // Broadcast queues m for every session and returns how many sessions on this
 // node it was queued for.
+//
+// In a cluster (Config.Broker set), each routing call also queues the
+// message for the other nodes in the hub's outbox and returns without
+// waiting for the network. What the caller learns at once: the count of
+// local sessions that took the message; ErrClosed once Shutdown has begun
+// (nothing was delivered, here or elsewhere); an error wrapping ErrRemote
+// when the outbox is full (local delivery happened, the other nodes get
+// nothing; counted in ClusterStats.Refused). What it learns later, through
+// OnError (a *RemoteError, with a nil session) and ClusterStats.Failed: the
+// broker did not take the message in Config.BrokerTimeout. Delivery on the
+// other nodes follows their own sessions' queue policies.
 func (h *Hub) Broadcast(m Message, opts ...RouteOption) (int, error) {
 	return h.route(Envelope{Kind: ToAll}, m, opts)
 }
 
-// SendToRoom queues m for every member of the room.
+// SendToRoom queues m for every member of the room, on every node (see
+// Broadcast for what the result says in a cluster).
 func (h *Hub) SendToRoom(roomName string, m Message, opts ...RouteOption) (int, error) {
 	if err := checkRoomName(roomName); err != nil {
 		return 0, err
@@ -45,7 +56,8 @@ func (h *Hub) SendToRoom(roomName string, m Message, opts ...RouteOption) (int, 
 }
 
 // Publish queues m for every session subscribed to a pattern matching
-// subject. The subject may not contain wildcards.
+// subject, on every node (see Broadcast for what the result says in a
+// cluster). The subject may not contain wildcards.
 func (h *Hub) Publish(subject string, m Message, opts ...RouteOption) (int, error) {
 	if _, err := splitTopic(subject, false); err != nil {
 		return 0, err
@@ -53,12 +65,20 @@ func (h *Hub) Publish(subject string, m Message, opts ...RouteOption) (int, erro
 	return h.route(Envelope{Kind: ToTopic, Target: subject}, m, opts)
 }
 
-// Send queues m for one session, on whichever node holds it. It returns 1
-// when the session is on this node and took the message, and
-// ErrSessionNotFound when this hub is the only node and has no such session.
+// Send queues m for one session, on whichever node holds it (NodeOf tells
+// which). For a session of this node it returns 1 when the session took the
+// message, 0 when it refused it (closing, or its queue policy), and
+// ErrSessionNotFound when there is no such session. For another node's
+// session it queues the message for that node and returns 0 and nil (or an
+// error wrapping ErrRemote, see Broadcast) without knowing whether the
+// session exists. Without a Broker, an ID of another node is not found.
 func (h *Hub) Send(sessionID string, m Message) (int, error) {
-	if _, local := h.Session(sessionID); !local {
-		if _, single := h.broker.(localBroker); single {
+	remote, err := h.remoteSession(sessionID)
+	if err != nil {
+		return 0, err
+	}
+	if !remote {
+		if _, ok := h.Session(sessionID); !ok {
 			return 0, fmt.Errorf("%w: %s", ErrSessionNotFound, sessionID)
 		}
 	}
@@ -69,33 +89,46 @@ func (h *Hub) route(e Envelope, m Message, opts []RouteOption) (int, error) {
 	if !validType(m.Type) {
 		return 0, errBadType
 	}
+	if h.shuttingDown() {
+		return 0, ErrClosed
+	}
 	var r route
 	for _, o := range opts {
 		o(&r)
 	}
 	e.Node, e.Except, e.Type, e.Data = h.node, r.except, m.Type, m.Data
-	n := h.deliver(&e, r.where, true)
-	if r.where != nil {
+	remoteOnly := e.Kind == ToSession && NodeOf(e.Target) != h.node
+	n := 0
+	if !remoteOnly {
+		n = h.deliver(&e, r.where, true)
+	}
+	if r.where != nil || !h.cluster.on {
 		return n, nil
 	}
-	if _, local := h.broker.(localBroker); local {
-		return n, nil
+	if e.Kind == ToSession && !remoteOnly {
+		return n, nil // this node's session: no other node has it
 	}
-	if e.Kind == ToSession && n == 1 {
-		return n, nil // found here; no other node has it
-	}
-	if err := h.broker.Publish(context.Background(), e); err != nil {
-		return n, fmt.Errorf("hub: broker: %w", err)
-	}
-	return n, nil
+	return n, h.cluster.outbox.push(e)
 }
 
-// deliverRemote is the broker's way in: an envelope from another node.
+// deliverRemote is the broker's way in: an envelope from another node. It
+// never waits: messages are queued without the Block policy, operations
+// that need the broker (a remote Join) do not wait for it.
 func (h *Hub) deliverRemote(e Envelope) {
-	if e.Node == h.node || !validType(e.Type) {
+	if e.Node == h.node {
 		return
 	}
-	h.deliver(&e, nil, false)
+	h.cluster.stats.received.Add(1)
+	switch e.Op {
+	case OpMessage:
+		if validType(e.Type) {
+			h.deliver(&e, nil, false)
+		}
+	case OpPresenceJoin, OpPresenceLeave:
+		h.cluster.presence.remoteEvent(&e)
+	default:
+		h.applyRemote(&e)
+	}
 }
 
 // deliver queues the envelope's message for the matching sessions of this
@@ -105,25 +138,43 @@ func (h *Hub) deliverRemote(e Envelope) {
 func (h *Hub) deliver(e *Envelope, where func(*Session) bool, mayBlock bool) int {
 	p := targetPool.Get().(*[]*Session)
 	defer releaseTargets(p)
+	*p = h.selectTargets(*p, e, where, true)
+	o := newOutbound(Message{Type: e.Type, Data: e.Data})
+	n := 0
+	for _, s := range *p {
+		if s.enqueue(o, mayBlock) == queuedOK {
+			n++
+		}
+	}
+	return n
+}
+
+// selectTargets appends the sessions of this node that e selects (by Kind,
+// Target, Except) and where keeps. With count, a room counts the message.
+func (h *Hub) selectTargets(dst []*Session, e *Envelope, where func(*Session) bool, count bool) []*Session {
+	start := len(dst)
 	switch e.Kind {
 	case ToAll:
 		h.mu.RLock()
 		for _, s := range h.byID {
-			*p = append(*p, s)
+			dst = append(dst, s)
 		}
 		h.mu.RUnlock()
 	case ToRoom:
-		*p = h.members.roomTargets(*p, e.Target, len(e.Data))
+		dst = h.members.roomTargets(dst, e.Target, len(e.Data), count)
 	case ToTopic:
 		toks, err := splitTopic(e.Target, false)
 		if err != nil {
-			return 0
+			return dst
 		}
-		*p = h.members.topicTargets(*p, toks)
+		dst = h.members.topicTargets(dst, toks)
 	case ToSession:
 		if s, ok := h.Session(e.Target); ok {
-			*p = append(*p, s)
+			dst = append(dst, s)
 		}
+	}
+	if len(e.Except) == 0 && where == nil {
+		return dst
 	}
 	var except map[string]struct{}
 	if len(e.Except) > 8 {
@@ -132,9 +183,8 @@ func (h *Hub) deliver(e *Envelope, where func(*Session) bool, mayBlock bool) int
 			except[id] = struct{}{}
 		}
 	}
-	o := newOutbound(Message{Type: e.Type, Data: e.Data})
-	n := 0
-	for _, s := range *p {
+	kept := dst[:start]
+	for _, s := range dst[start:] {
 		if except != nil {
 			if _, skip := except[s.id]; skip {
 				continue
@@ -145,11 +195,10 @@ func (h *Hub) deliver(e *Envelope, where func(*Session) bool, mayBlock bool) int
 		if where != nil && !where(s) {
 			continue
 		}
-		if s.enqueue(o, mayBlock) == queuedOK {
-			n++
-		}
+		kept = append(kept, s)
 	}
-	return n
+	clear(dst[len(kept):])
+	return kept
 }
 
 // targetPool recycles the slices that hold a routing call's targets, so a

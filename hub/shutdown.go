@@ -52,7 +52,7 @@ func (h *Hub) Shutdown(ctx context.Context) (ShutdownResult, error) {
 		}
 		<-all // closed connections end their readers promptly
 	}
-	h.broker.Close()
+	h.stopCluster(ctx) // the outbox, then the broker
 	h.mu.Lock()
 	res := h.result
 	h.mu.Unlock()

@@ -51,8 +51,12 @@ func splitTopic(t string, wild bool) ([]string, error) {
 	return toks, nil
 }
 
-// Subscribe subscribes the session to a topic pattern. Subscribing twice to
-// the same pattern is not an error.
+// Subscribe subscribes the session (of this node) to a topic pattern.
+// Subscribing twice to the same pattern is not an error. In a cluster it
+// waits for the broker as Join does, with the same guarantee: once it
+// returns nil, every message published on a matching subject from any node
+// after that moment reaches the session; on an error wrapping ErrRemote the
+// session is subscribed locally and the hub retries at the broker.
 func (h *Hub) Subscribe(sessionID, pattern string) error {
 	toks, err := splitTopic(pattern, true)
 	if err != nil {
@@ -62,11 +66,18 @@ func (h *Hub) Subscribe(sessionID, pattern string) error {
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrSessionNotFound, sessionID)
 	}
+	if err := h.subscribe(s, pattern, toks); err != nil {
+		return err
+	}
+	return h.cluster.interest.await(Channel{Kind: ToTopic, Name: pattern})
+}
+
+func (h *Hub) subscribe(s *Session, pattern string, toks []string) error {
 	m := &h.members
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if s.state0() == stateEnded {
-		return fmt.Errorf("%w: %s", ErrClosed, sessionID)
+		return fmt.Errorf("%w: %s", ErrClosed, s.id)
 	}
 	if _, in := s.topics[pattern]; in {
 		return nil
@@ -89,6 +100,7 @@ func (h *Hub) Subscribe(sessionID, pattern string) error {
 	if n.subs == nil {
 		n.subs = make(map[*Session]struct{})
 		m.ntopic++
+		h.cluster.interest.setWant(Channel{Kind: ToTopic, Name: pattern}, true)
 	}
 	n.subs[s] = struct{}{}
 	if s.topics == nil {
@@ -99,7 +111,8 @@ func (h *Hub) Subscribe(sessionID, pattern string) error {
 }
 
 // Unsubscribe removes one subscription of the session; a pattern left
-// without subscribers disappears.
+// without subscribers disappears (and this node unsubscribes from it at the
+// broker, without waiting).
 func (h *Hub) Unsubscribe(sessionID, pattern string) error {
 	s, ok := h.Session(sessionID)
 	if !ok {
@@ -131,6 +144,7 @@ func (m *membership) unsubscribeLocked(s *Session, pattern string) {
 	if len(n.subs) == 0 {
 		n.subs = nil
 		m.ntopic--
+		s.hub.cluster.interest.setWant(Channel{Kind: ToTopic, Name: pattern}, false)
 	}
 	// Prune nodes left with neither subscribers nor children.
 	for i := len(path) - 1; i > 0; i-- {

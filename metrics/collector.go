@@ -74,6 +74,12 @@ type Collector struct {
 	refused                  *prometheus.Desc
 	rooms, topics            *prometheus.Desc
 	queue, rtt               *prometheus.Desc
+
+	// The cluster side (hub.ClusterStats); zero on a single node.
+	outbox, envelopes, received      *prometheus.Desc
+	subscriptions, subscribeFailures *prometheus.Desc
+	outages, brokerUp                *prometheus.Desc
+	presenceFailures, eventsLost     *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
@@ -125,6 +131,16 @@ func New(h *hub.Hub, opts Options) (*Collector, error) {
 		topics:   desc("topics", "Subscription patterns with at least one subscriber on this node."),
 		queue:    desc("session_queue_messages", "Messages waiting in each open session's send queue at scrape time (a snapshot, not cumulative)."),
 		rtt:      desc("session_ping_rtt_seconds", "Each open session's last measured ping round trip at scrape time (a snapshot, not cumulative)."),
+
+		outbox:            desc("broker_outbox_envelopes", "Envelopes waiting in the hub's outbox for the broker now."),
+		envelopes:         desc("broker_envelopes_total", "Envelopes for other nodes: published (the broker took them), refused (outbox full: the routing call returned ErrRemote) or failed (the broker did not take them).", "result"),
+		received:          desc("broker_received_total", "Envelopes the broker delivered from other nodes."),
+		subscriptions:     desc("broker_subscriptions", "Rooms and topic patterns this node is subscribed to at the broker now."),
+		subscribeFailures: desc("broker_subscribe_failures_total", "Subscriptions the broker refused or did not confirm in time (the hub retries them)."),
+		outages:           desc("broker_outages_total", "Times the broker lost its server; messages from other nodes may have been lost in each."),
+		brokerUp:          desc("broker_up", "1 while the broker is connected to its server (always 1 on a single node), 0 during an outage."),
+		presenceFailures:  desc("presence_update_failures_total", "Presence updates the broker did not take (the next refresh repairs them)."),
+		eventsLost:        desc("events_lost_total", "Presence and broker events not reported to OnPresence or OnBroker because too many were waiting."),
 	}
 	return c, nil
 }
@@ -150,7 +166,11 @@ func buckets(field string, b, def []float64) ([]float64, error) {
 
 // Describe sends the descriptors of every metric the Collector exports.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.active, c.total, c.closed, c.messages, c.bytes, c.dropped, c.rooms, c.topics, c.queue, c.rtt} {
+	for _, d := range []*prometheus.Desc{
+		c.active, c.total, c.closed, c.messages, c.bytes, c.dropped, c.rooms, c.topics, c.queue, c.rtt,
+		c.outbox, c.envelopes, c.received, c.subscriptions, c.subscribeFailures, c.outages, c.brokerUp,
+		c.presenceFailures, c.eventsLost,
+	} {
 		ch <- d
 	}
 	if c.refusals != nil {
@@ -184,6 +204,22 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.dropped, st.Dropped)
 	gauge(c.rooms, float64(st.Rooms))
 	gauge(c.topics, float64(st.Topics))
+	cl := st.Cluster
+	gauge(c.outbox, float64(cl.Outbox))
+	counter(c.envelopes, cl.Published, "published")
+	counter(c.envelopes, cl.Refused, "refused")
+	counter(c.envelopes, cl.Failed, "failed")
+	counter(c.received, cl.Received)
+	gauge(c.subscriptions, float64(cl.Subscriptions))
+	counter(c.subscribeFailures, cl.SubscribeFailed)
+	counter(c.outages, cl.Outages)
+	up := 1.0
+	if cl.Down {
+		up = 0
+	}
+	gauge(c.brokerUp, up)
+	counter(c.presenceFailures, cl.PresenceFailed)
+	counter(c.eventsLost, cl.LostEvents)
 	if c.refusals != nil {
 		for reason, n := range c.refusals() {
 			counter(c.refused, n, reason)

@@ -384,3 +384,80 @@ func TestTwoHubsInOneRegistry(t *testing.T) {
 		t.Fatalf("app_sessions_active has %d series, want 2", n)
 	}
 }
+
+// TestBrokerSeries follows two nodes on a MemoryBus: what one publishes and
+// the other receives, the subscription interest creates, and an outage with
+// the publish it made fail.
+func TestBrokerSeries(t *testing.T) {
+	t.Parallel()
+	bus := hub.NewMemoryBus()
+	a := newTestServer(t, hub.Config{NodeID: "node-a", Broker: bus.Broker(), PingInterval: -1})
+	b := newTestServer(t, hub.Config{NodeID: "node-b", Broker: bus.Broker(), PingInterval: -1})
+	regs := map[string]*prometheus.Registry{}
+	for name, ts := range map[string]*testServer{"a": a, "b": b} {
+		c, err := New(ts.hub, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		regs[name] = prometheus.NewRegistry()
+		regs[name].MustRegister(c)
+	}
+	fams := scrape(t, regs["a"])
+	for _, name := range []string{"wsgate_broker_outbox_envelopes", "wsgate_broker_received_total", "wsgate_broker_subscriptions", "wsgate_broker_outages_total"} {
+		if got := value(fams, name); got != 0 {
+			t.Errorf("at start %s = %v, want 0", name, got)
+		}
+	}
+	if got := value(fams, "wsgate_broker_up"); got != 1 {
+		t.Errorf("broker_up = %v, want 1", got)
+	}
+
+	cl := dial(t, b.url+"?token=ok")
+	var id string
+	deadline := time.Now().Add(failBound)
+	for id == "" {
+		if ids := b.hub.SessionIDs(); len(ids) == 1 {
+			id = ids[0]
+		} else if time.Now().After(deadline) {
+			t.Fatal("no session on node-b")
+		} else {
+			time.Sleep(5 * time.Millisecond) // polling the hub's session list
+		}
+	}
+	if err := b.hub.Join(id, "r"); err != nil {
+		t.Fatal(err)
+	}
+	if got := value(scrape(t, regs["b"]), "wsgate_broker_subscriptions"); got != 1 {
+		t.Errorf("node-b subscriptions = %v, want 1", got)
+	}
+	if _, err := a.hub.SendToRoom("r", hub.Text("hi")); err != nil {
+		t.Fatal(err)
+	}
+	if got := cl.next(t); got != "hi" {
+		t.Fatalf("client read %q", got)
+	}
+	await(t, regs["a"], "one envelope published", func(f map[string]*dto.MetricFamily) bool {
+		return value(f, "wsgate_broker_envelopes_total", "result", "published") == 1
+	})
+	if got := value(scrape(t, regs["b"]), "wsgate_broker_received_total"); got != 1 {
+		t.Errorf("node-b received = %v, want 1", got)
+	}
+
+	bus.Down()
+	await(t, regs["b"], "the outage", func(f map[string]*dto.MetricFamily) bool {
+		return value(f, "wsgate_broker_up") == 0 && value(f, "wsgate_broker_outages_total") == 1
+	})
+	if _, err := a.hub.Broadcast(hub.Text("lost")); err != nil {
+		t.Fatal(err)
+	}
+	await(t, regs["a"], "the failed publish", func(f map[string]*dto.MetricFamily) bool {
+		return value(f, "wsgate_broker_envelopes_total", "result", "failed") == 1
+	})
+	bus.Up()
+	await(t, regs["b"], "the recovery", func(f map[string]*dto.MetricFamily) bool {
+		return value(f, "wsgate_broker_up") == 1
+	})
+	if got := value(scrape(t, regs["a"]), "wsgate_broker_envelopes_total", "result", "refused"); got != 0 {
+		t.Errorf("refused = %v, want 0", got)
+	}
+}

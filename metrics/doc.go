@@ -27,6 +27,18 @@
 //	wsgate_session_queue_messages          histogram  messages waiting in each session's send queue
 //	wsgate_session_ping_rtt_seconds        histogram  each session's last ping round trip
 //
+// and for a hub with a Broker (zero, and broker_up 1, on a single node):
+//
+//	wsgate_broker_outbox_envelopes          gauge    envelopes waiting for the broker
+//	wsgate_broker_envelopes_total{result}   counter  for other nodes: "published", "refused" (outbox full), "failed"
+//	wsgate_broker_received_total            counter  envelopes received from other nodes
+//	wsgate_broker_subscriptions             gauge    rooms and topic patterns subscribed at the broker
+//	wsgate_broker_subscribe_failures_total  counter  subscriptions refused or not confirmed (retried)
+//	wsgate_broker_outages_total             counter  times the broker lost its server (possible loss)
+//	wsgate_broker_up                        gauge    0 during an outage, else 1
+//	wsgate_presence_update_failures_total   counter  presence updates the broker did not take
+//	wsgate_events_lost_total                counter  presence and broker events not reported (too many waiting)
+//
 // The two histograms describe the sessions open at scrape time: they are a
 // snapshot, not cumulative, so their buckets may go down between scrapes.
 // Read them with histogram_quantile over the raw buckets (for example
