@@ -90,7 +90,7 @@ func unhex(c byte) byte {
 // subjects builds the subjects of one prefix.
 type subjects struct{ prefix string }
 
-func (s subjects) all() string            { return s.prefix + ".all" }
+func (s subjects) all() string             { return s.prefix + ".all" }
 func (s subjects) node(node string) string { return s.prefix + ".node." + EncodeToken(node) }
 func (s subjects) room(room string) string { return s.prefix + ".room." + EncodeToken(room) }
 
