@@ -48,6 +48,7 @@ type Broker struct {
 	started  bool
 	closed   bool
 	subs     map[hub.Channel]*nats.Subscription
+	fixed    []*nats.Subscription   // ToAll and this node's, from Start
 	interest map[string]hub.Channel // NATS subject -> channel, for the dispatcher
 	dropped  uint64                 // messages dropped by unsubscribed subscriptions
 	disconns uint64                 // disconnects seen by the nats.go handler
@@ -168,10 +169,14 @@ func (b *Broker) Start(node string, host hub.BrokerHost) error {
 		b.mu.Lock()
 		b.interest[s] = hub.Channel{} // always wanted
 		b.mu.Unlock()
-		if _, err := nc.ChanSubscribe(s, b.in); err != nil {
+		sub, err := nc.ChanSubscribe(s, b.in)
+		if err != nil {
 			nc.Close()
 			return fmt.Errorf("natsbroker: subscribing to %s: %w", s, err)
 		}
+		b.mu.Lock()
+		b.fixed = append(b.fixed, sub)
+		b.mu.Unlock()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.Timeout)
 	defer cancel()
@@ -386,6 +391,11 @@ func (b *Broker) Stats() Stats {
 	st := b.stats
 	st.Dropped = b.dropped
 	for _, sub := range b.subs {
+		if n, err := sub.Dropped(); err == nil {
+			st.Dropped += uint64(n)
+		}
+	}
+	for _, sub := range b.fixed {
 		if n, err := sub.Dropped(); err == nil {
 			st.Dropped += uint64(n)
 		}

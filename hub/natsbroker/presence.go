@@ -51,13 +51,17 @@ func (b *Broker) ensurePresence(ctx context.Context) error {
 		AllowMsgTTL:       true,
 		AllowDirect:       true,
 	})
-	if err != nil {
-		return b.presenceErr("creating stream "+b.cfg.PresenceStream, err)
+	if err != nil { // presenceReady stays false: the next call tries again
+		if errors.Is(err, nats.ErrConnectionClosed) {
+			return ErrClosed
+		}
+		return fmt.Errorf("%w: creating stream %s: %w", ErrPresence, b.cfg.PresenceStream, err)
 	}
 	b.presenceReady = true
 	return nil
 }
 
+// presenceErr wraps an error of a presence call (not under presenceMu).
 func (b *Broker) presenceErr(what string, err error) error {
 	if errors.Is(err, nats.ErrConnectionClosed) {
 		return ErrClosed
@@ -234,6 +238,8 @@ func (b *Broker) direct(ctx context.Context, room string, seq uint64, batch int,
 			return n, pending, last, nil
 		case "404": // no member (left)
 			return n, 0, last, nil
+		case "503": // no stream to answer (a restarted memory-only server)
+			return 0, 0, 0, b.presenceErr("querying", nats.ErrNoResponders)
 		default:
 			return 0, 0, 0, fmt.Errorf("%w: querying: status %s %s", ErrPresence, status, m.Header.Get("Description"))
 		}
