@@ -83,6 +83,10 @@ type Stats struct {
 	Dropped uint64
 	// Disconnects and Reconnects count the outages reported to the hub.
 	Disconnects, Reconnects uint64
+	// InMsgs and InBytes count what the server sent this node's connection
+	// (payloads, every copy, presence replies included): the broker
+	// traffic a node pays for, which interest keeps to what it needs.
+	InMsgs, InBytes uint64
 }
 
 // New validates cfg and returns a broker that connects in Start. An invalid
@@ -390,6 +394,10 @@ func (b *Broker) Stats() Stats {
 	defer b.mu.Unlock()
 	st := b.stats
 	st.Dropped = b.dropped
+	if b.nc != nil {
+		ns := b.nc.Stats()
+		st.InMsgs, st.InBytes = ns.InMsgs, ns.InBytes
+	}
 	for _, sub := range b.subs {
 		if n, err := sub.Dropped(); err == nil {
 			st.Dropped += uint64(n)

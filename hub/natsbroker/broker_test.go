@@ -156,6 +156,15 @@ func TestInterestAndAddressing(t *testing.T) {
 		t.Fatalf("the publisher got %+v", e)
 	default:
 	}
+	// On the wire too: the server sent each node only what it delivered.
+	for _, n := range []struct {
+		n    *node
+		want uint64
+	}{{a, 0}, {b, 3}, {c, 2}} {
+		if st := n.n.b.Stats(); st.InMsgs != n.want || st.Filtered != 0 {
+			t.Errorf("%s: the server sent %d messages (%d filtered), want %d", n.n.name, st.InMsgs, st.Filtered, n.want)
+		}
+	}
 }
 
 // Once Subscribe returns, an envelope published at once by another node

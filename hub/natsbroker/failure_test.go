@@ -112,6 +112,9 @@ func TestOutage(t *testing.T) {
 	if err := a.b.Publish(ctx(t), e); !errors.Is(err, natsbroker.ErrNotConnected) {
 		t.Fatalf("Publish while down = %v, want ErrNotConnected", err)
 	}
+	if err := a.b.AddPresence(ctx(t), "r", []hub.Member{{SessionID: "a-1", Node: "a"}}, time.Minute); !errors.Is(err, natsbroker.ErrNotConnected) {
+		t.Fatalf("AddPresence while down = %v, want ErrNotConnected", err)
+	}
 	during := hub.Channel{Kind: hub.ToRoom, Name: "during"}
 	if err := b.b.Subscribe(ctx(t), during); !errors.Is(err, natsbroker.ErrNotConnected) {
 		t.Fatalf("Subscribe while down = %v, want ErrNotConnected", err)

@@ -35,6 +35,9 @@ func (b *Broker) ensurePresence(ctx context.Context) error {
 	if err := b.usable(); err != nil {
 		return err
 	}
+	if !b.nc.IsConnected() {
+		return ErrNotConnected
+	}
 	b.presenceMu.Lock()
 	defer b.presenceMu.Unlock()
 	if b.presenceReady {
