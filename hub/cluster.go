@@ -130,6 +130,7 @@ type BrokerEvent struct {
 // when it is back. It runs on the hub's event goroutine, one call at a time,
 // in order; a slow OnBroker delays OnPresence calls (and past 1024 waiting
 // events, events are counted in ClusterStats.LostEvents and not reported).
+// Shutdown waits for it to return, so it must not wait for Shutdown.
 func (h *Hub) OnBroker(f func(BrokerEvent)) { h.cluster.onBroker.Store(&f) }
 
 // brokerHost is the hub as its broker sees it (BrokerHost); a separate type
@@ -341,7 +342,9 @@ func (m *mailbox[T]) close() {
 	m.mu.Lock()
 	if !m.closed {
 		m.closed = true
-		close(m.ch)
+		if m.ch != nil {
+			close(m.ch)
+		}
 	}
 	m.mu.Unlock()
 }

@@ -156,7 +156,7 @@ type Config struct {
 	// queue what other nodes need and return; one goroutine hands it to
 	// Broker.Publish. When the outbox is full a routing call returns an
 	// error wrapping ErrRemote (local delivery still happened). Zero means
-	// 4096. Unused without a Broker.
+	// 4096; at most 1,048,576. Unused without a Broker.
 	OutboxSize int
 	// BrokerTimeout bounds each call to the broker: a Publish, a
 	// subscription the first local Join or Subscribe of a room or pattern
@@ -169,7 +169,8 @@ type Config struct {
 	Presence bool
 	// PresenceTTL is how long a member stays in a room's presence after its
 	// node stops refreshing it (a node that died without saying goodbye);
-	// nodes refresh their members every PresenceTTL/3. Zero means 30s.
+	// nodes refresh their members every PresenceTTL/3. Zero means 30s; at
+	// least 1s.
 	PresenceTTL time.Duration
 	// NodeID names this node in session IDs and broker envelopes; it must be
 	// unique in a cluster. Empty means a random 64-bit hex string.
@@ -274,12 +275,12 @@ func (c *Config) validate() error {
 		return bad("Compression.WindowBits", "must be 0 or 15: compress/flate always uses a 15-bit window")
 	case c.Compression.ContextTakeover:
 		return bad("Compression.ContextTakeover", "is not supported: gorilla/websocket negotiates no_context_takeover")
-	case c.OutboxSize < 1:
-		return bad("OutboxSize", "must be positive")
+	case c.OutboxSize < 1 || c.OutboxSize > maxOutboxSize:
+		return bad("OutboxSize", "must be 1 to 1,048,576 envelopes")
 	case c.BrokerTimeout < 0:
 		return bad("BrokerTimeout", "must not be negative")
-	case c.PresenceTTL < 0:
-		return bad("PresenceTTL", "must not be negative")
+	case c.PresenceTTL < time.Second:
+		return bad("PresenceTTL", "must be at least 1s (members are refreshed every PresenceTTL/3)")
 	case c.Presence && c.Broker != nil && !isPresenceBroker(c.Broker):
 		return bad("Presence", "needs a Broker that implements PresenceBroker")
 	case len(c.NodeID) > 64:

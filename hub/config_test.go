@@ -39,6 +39,8 @@ func TestConfigValidation(t *testing.T) {
 		{"OutboxSize", Config{OutboxSize: -1}},
 		{"BrokerTimeout", Config{BrokerTimeout: -time.Second}},
 		{"PresenceTTL", Config{PresenceTTL: -time.Second}},
+		{"PresenceTTL", Config{PresenceTTL: time.Millisecond}},
+		{"OutboxSize", Config{OutboxSize: 1<<20 + 1}},
 		{"Presence", Config{Presence: true, Broker: struct{ Broker }{NewMemoryBus().Broker()}}},
 	}
 	for _, tc := range cases {

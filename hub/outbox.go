@@ -9,6 +9,9 @@ import (
 // maxBatch bounds the envelopes handed to a BatchPublisher at once.
 const maxBatch = 128
 
+// maxOutboxSize bounds Config.OutboxSize.
+const maxOutboxSize = 1 << 20
+
 var errOutboxFull = errors.New("outbox full")
 
 // outbox holds what this node routes for the other nodes until its one
@@ -23,7 +26,9 @@ type outbox struct {
 
 func (o *outbox) init(h *Hub, size int) {
 	o.h = h
-	o.mb.init(size)
+	if h.cluster.on { // a single node keeps no outbox
+		o.mb.init(size)
+	}
 	o.batch, _ = h.cfg.Broker.(BatchPublisher)
 	o.done = make(chan struct{})
 }

@@ -97,13 +97,15 @@ func (s *Session) PresenceInfo() []byte {
 // sessions in rooms where this node has a member. It runs on the hub's event
 // goroutine, one event at a time, in order for each node; past 1024 waiting
 // events, events are counted (ClusterStats.LostEvents) and not reported. A
-// member that expires because its node died produces no event.
+// member that expires because its node died produces no event. Shutdown
+// waits for it to return, so it must not wait for Shutdown.
 func (h *Hub) OnPresence(f func(PresenceEvent)) { h.cluster.onPresence.Store(&f) }
 
 // Presence returns the members of room on every node, sorted by session
 // ID. In a cluster it asks the PresenceBroker once (bounded by ctx and
-// Config.BrokerTimeout; it never asks every node), and the answer includes
-// members of a node that died up to Config.PresenceTTL ago. Without a
+// Config.BrokerTimeout; it never asks every node); nodes update the broker
+// asynchronously, so a join or leave shows a moment later, and the answer
+// includes members of a node that died up to Config.PresenceTTL ago. Without a
 // Broker it answers from this node's memory. ErrNoPresence when
 // Config.Presence is off.
 func (h *Hub) Presence(ctx context.Context, roomName string) ([]Member, error) {

@@ -26,6 +26,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -95,10 +96,11 @@ func Run(t *testing.T, newCluster func(t *testing.T) Cluster) {
 
 // node is a started broker and what it has been handed.
 type node struct {
-	name   string
-	broker hub.Broker
-	got    chan hub.Envelope
-	events chan string // "down", "up"
+	name     string
+	broker   hub.Broker
+	got      chan hub.Envelope
+	events   chan string // "down", "up"
+	overflow atomic.Bool // more than cap(got) envelopes were waiting
 }
 
 // recorder is the BrokerHost of a broker tested alone.
@@ -108,11 +110,29 @@ func (r recorder) Deliver(e hub.Envelope) {
 	select {
 	case r.n.got <- e:
 	default:
-		panic("brokertest: node " + r.n.name + " was handed more than 4096 envelopes")
+		r.n.overflow.Store(true)
 	}
 }
-func (r recorder) Disconnected(error) { r.n.events <- "down" }
-func (r recorder) Reconnected()       { r.n.events <- "up" }
+
+func (r recorder) Disconnected(error) { r.event("down") }
+func (r recorder) Reconnected()       { r.event("up") }
+
+func (r recorder) event(ev string) {
+	select {
+	case r.n.events <- ev:
+	default:
+		r.n.overflow.Store(true)
+	}
+}
+
+// checkOverflow fails the test if the broker handed n more than the
+// suite ever expects.
+func (n *node) checkOverflow(t *testing.T) {
+	t.Helper()
+	if n.overflow.Load() {
+		t.Fatalf("node %s was handed more envelopes or events than any case sends", n.name)
+	}
+}
 
 func start(t *testing.T, c Cluster, name string) *node {
 	t.Helper()
@@ -126,6 +146,7 @@ func start(t *testing.T, c Cluster, name string) *node {
 // next returns the next envelope delivered to n.
 func (n *node) next(t *testing.T) hub.Envelope {
 	t.Helper()
+	n.checkOverflow(t)
 	select {
 	case e := <-n.got:
 		return e
@@ -139,6 +160,7 @@ func (n *node) next(t *testing.T) hub.Envelope {
 // reached n or another node, so that an asynchronous broker had its chance).
 func (n *node) none(t *testing.T) {
 	t.Helper()
+	n.checkOverflow(t)
 	select {
 	case e := <-n.got:
 		t.Fatalf("node %s was handed %s", n.name, summarize(e))

@@ -66,7 +66,12 @@ func newHub(t *testing.T, c Cluster, cfg hub.Config) *hubNode {
 		default:
 		}
 	})
-	h.OnBroker(func(ev hub.BrokerEvent) { n.brokerEv <- ev })
+	h.OnBroker(func(ev hub.BrokerEvent) {
+		select {
+		case n.brokerEv <- ev:
+		default: // never block the hub's event goroutine
+		}
+	})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := h.Accept(w, r, hub.AcceptOptions{}); err != nil && !errors.Is(err, hub.ErrShuttingDown) {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
