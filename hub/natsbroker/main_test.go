@@ -6,4 +6,17 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// The broker's goroutines and nats.go's are all checked. Two goroutines of
+// the embedded test server are not: nats-server v2.15.2 does not refuse a
+// stream create that arrives while its JetStream is shutting down, and the
+// file store it then opens is never stopped. The conformance suite's
+// restart cases hit that window on a loaded machine (a hub writes its
+// presence, creating the stream, as the suite restarts the server). Those
+// goroutines belong to the server in the test process, not to any code a
+// user of this package runs.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("github.com/nats-io/nats-server/v2/server.(*fileStore).flushStreamStateLoop"),
+		goleak.IgnoreTopFunction("github.com/nats-io/nats-server/v2/server/ats.Register.func1"),
+	)
+}
