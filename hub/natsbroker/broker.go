@@ -55,8 +55,8 @@ type Broker struct {
 	lastErr  error                  // why the last disconnect happened
 	stats    Stats
 
-	presenceMu    sync.Mutex // serialises creating the presence stream
-	presenceReady bool
+	presenceMu sync.Mutex       // guards presence
+	presence   jetstream.Stream // nil until created (or after it was lost)
 
 	changed   chan struct{} // a connection event for the monitor
 	connClose chan struct{} // closed by nats.go's ClosedHandler

@@ -30,20 +30,24 @@ const presencePage = 512
 // minTTL is the smallest per-message TTL the server accepts.
 const minTTL = time.Second
 
-// ensurePresence creates (or updates) the presence stream once.
-func (b *Broker) ensurePresence(ctx context.Context) error {
+// ensurePresence creates (or updates) the presence stream once and
+// returns it.
+func (b *Broker) ensurePresence(ctx context.Context) (jetstream.Stream, error) {
 	if err := b.usable(); err != nil {
-		return err
+		return nil, err
 	}
 	if !b.nc.IsConnected() {
-		return ErrNotConnected
+		return nil, ErrNotConnected
 	}
 	b.presenceMu.Lock()
-	defer b.presenceMu.Unlock()
-	if b.presenceReady {
-		return nil
+	stream := b.presence
+	b.presenceMu.Unlock()
+	if stream != nil {
+		return stream, nil
 	}
-	_, err := b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	// Not under presenceMu (no lock during I/O): calls that race here
+	// all create it, which CreateOrUpdateStream makes harmless.
+	stream, err := b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:              b.cfg.PresenceStream,
 		Description:       "wsgate presence: one message per room member, each with a TTL",
 		Subjects:          []string{b.subj.presenceAll()},
@@ -54,17 +58,20 @@ func (b *Broker) ensurePresence(ctx context.Context) error {
 		AllowMsgTTL:       true,
 		AllowDirect:       true,
 	})
-	if err != nil { // presenceReady stays false: the next call tries again
+	if err != nil { // b.presence stays nil: the next call tries again
 		if errors.Is(err, nats.ErrConnectionClosed) {
-			return ErrClosed
+			return nil, ErrClosed
 		}
-		return fmt.Errorf("%w: creating stream %s: %w", ErrPresence, b.cfg.PresenceStream, err)
+		return nil, fmt.Errorf("%w: creating stream %s: %w", ErrPresence, b.cfg.PresenceStream, err)
 	}
-	b.presenceReady = true
-	return nil
+	b.presenceMu.Lock()
+	b.presence = stream
+	b.presenceMu.Unlock()
+	return stream, nil
 }
 
-// presenceErr wraps an error of a presence call (not under presenceMu).
+// presenceErr wraps an error of a presence call, and forgets the stream
+// when the server no longer has it.
 func (b *Broker) presenceErr(what string, err error) error {
 	if errors.Is(err, nats.ErrConnectionClosed) {
 		return ErrClosed
@@ -73,7 +80,7 @@ func (b *Broker) presenceErr(what string, err error) error {
 		// The stream or JetStream went away (a server restarted with
 		// memory storage): create it again on the next call.
 		b.presenceMu.Lock()
-		b.presenceReady = false
+		b.presence = nil
 		b.presenceMu.Unlock()
 	}
 	return fmt.Errorf("%w: %s: %w", ErrPresence, what, err)
@@ -83,7 +90,7 @@ func (b *Broker) presenceErr(what string, err error) error {
 // the server's smallest), replacing the member's earlier record, and
 // returns once the server stored all of them.
 func (b *Broker) AddPresence(ctx context.Context, room string, members []hub.Member, ttl time.Duration) error {
-	if err := b.ensurePresence(ctx); err != nil {
+	if _, err := b.ensurePresence(ctx); err != nil {
 		return err
 	}
 	if ttl < minTTL {
@@ -124,12 +131,9 @@ func (b *Broker) AddPresence(ctx context.Context, room string, members []hub.Mem
 
 // RemovePresence removes members by session ID: one purge request each.
 func (b *Broker) RemovePresence(ctx context.Context, room string, sessionIDs []string) error {
-	if err := b.ensurePresence(ctx); err != nil {
-		return err
-	}
-	stream, err := b.js.Stream(ctx, b.cfg.PresenceStream)
+	stream, err := b.ensurePresence(ctx)
 	if err != nil {
-		return b.presenceErr("removing members", err)
+		return err
 	}
 	for _, id := range sessionIDs {
 		if err := stream.Purge(ctx, jetstream.WithPurgeSubject(b.subj.presenceMember(room, id))); err != nil {
@@ -142,7 +146,7 @@ func (b *Broker) RemovePresence(ctx context.Context, room string, sessionIDs []s
 // Presence returns the room's members, reading the stream one page of 512
 // members per request.
 func (b *Broker) Presence(ctx context.Context, room string) ([]hub.Member, error) {
-	if err := b.ensurePresence(ctx); err != nil {
+	if _, err := b.ensurePresence(ctx); err != nil {
 		return nil, err
 	}
 	var out []hub.Member
@@ -171,7 +175,7 @@ func (b *Broker) Presence(ctx context.Context, room string) ([]hub.Member, error
 // that transfers at most one of them: the server reports how many more
 // match.
 func (b *Broker) PresenceCount(ctx context.Context, room string) (int, error) {
-	if err := b.ensurePresence(ctx); err != nil {
+	if _, err := b.ensurePresence(ctx); err != nil {
 		return 0, err
 	}
 	n, pending, err := b.directCount(ctx, room)

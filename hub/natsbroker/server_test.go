@@ -12,13 +12,13 @@ import (
 // testServer is a real NATS server with JetStream, embedded in the test
 // process on 127.0.0.1, that can be stopped and started on the same port.
 type testServer struct {
-	t    *testing.T
+	t    testing.TB
 	port int
 	dir  string
 	srv  *natsserver.Server
 }
 
-func startServer(t *testing.T) *testServer {
+func startServer(t testing.TB) *testServer {
 	t.Helper()
 	ts := &testServer{t: t, port: natsserver.RANDOM_PORT, dir: t.TempDir()}
 	ts.start()
