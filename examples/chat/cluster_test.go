@@ -2,6 +2,7 @@ package main
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,16 +10,29 @@ import (
 )
 
 // engines are the brokers the cluster test runs over: each returns the
-// flags of the first node and of the second (they differ for the embedded
-// NATS server, which the first node runs).
+// broker flags of the first node, and of the second given what the first
+// printed before listening (they differ for the embedded NATS server,
+// which the first node runs).
 var engines = []struct {
 	name  string
-	setup func(t *testing.T) (first, second []string)
+	setup func(t *testing.T) (first []string, second func(t *testing.T, out []string) []string)
 }{
-	{"redis", func(t *testing.T) ([]string, []string) {
+	{"redis", func(t *testing.T) ([]string, func(*testing.T, []string) []string) {
 		srv := redistest.Start(t)
 		args := []string{"-broker", "redis://" + srv.Addr()}
-		return args, args
+		return args, func(*testing.T, []string) []string { return args }
+	}},
+	{"nats", func(t *testing.T) ([]string, func(*testing.T, []string) []string) {
+		return []string{"-embedded-nats", "-nats-addr", "127.0.0.1:0"}, func(t *testing.T, out []string) []string {
+			t.Helper()
+			for _, l := range out {
+				if u, ok := strings.CutPrefix(l, "nats listening on "); ok {
+					return []string{"-broker", u}
+				}
+			}
+			t.Fatalf("the first chat printed no NATS address: %q", out)
+			return nil
+		}
 	}},
 }
 
@@ -29,8 +43,8 @@ func TestClusterRoom(t *testing.T) {
 	for _, eng := range engines {
 		t.Run(eng.name, func(t *testing.T) {
 			first, second := eng.setup(t)
-			a := start(t, append([]string{"-node-id", "a"}, first...)...)
-			b := start(t, append([]string{"-node-id", "b"}, second...)...)
+			a, out := startOut(t, append([]string{"-node-id", "a"}, first...)...)
+			b := start(t, append([]string{"-node-id", "b"}, second(t, out)...)...)
 			ada := joinLocal(t, a, "ada")
 			ada.send(request{Type: "join", Room: "lobby"})
 			ada.next("members") // ada's join has returned: a is subscribed to lobby

@@ -6,24 +6,43 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wsgate/wsgate/examples/internal/serve"
+	"github.com/wsgate/wsgate/hub"
 	"github.com/wsgate/wsgate/internal/redistest"
 	"github.com/wsgate/wsgate/wstest"
 )
 
 // engines are the brokers the cluster tests run over: each returns the
-// -broker flags of the first node and of the others (they differ for the
-// embedded NATS server, which the first node runs).
+// broker flags of the first node, and of the others given what the first
+// printed before listening (they differ for the embedded NATS server,
+// which the first node runs).
 var engines = []struct {
 	name  string
-	setup func(t *testing.T) (first, others []string)
+	setup func(t *testing.T) (first []string, others func(t *testing.T, out []string) []string)
 }{
-	{"redis", func(t *testing.T) ([]string, []string) {
+	{"redis", func(t *testing.T) ([]string, func(*testing.T, []string) []string) {
 		srv := redistest.Start(t)
 		args := []string{"-broker", "redis://" + srv.Addr()}
-		return args, args
+		return args, func(*testing.T, []string) []string { return args }
 	}},
+	{"nats", func(t *testing.T) ([]string, func(*testing.T, []string) []string) {
+		return []string{"-embedded-nats", "-nats-addr", "127.0.0.1:0"}, othersOfEmbedded
+	}},
+}
+
+// othersOfEmbedded returns -broker with the URL the first node printed for
+// its embedded NATS server.
+func othersOfEmbedded(t *testing.T, out []string) []string {
+	t.Helper()
+	for _, l := range out {
+		if u, ok := strings.CutPrefix(l, "nats listening on "); ok {
+			return []string{"-broker", u}
+		}
+	}
+	t.Fatalf("the first node printed no NATS address: %q", out)
+	return nil
 }
 
 // node is one echo program of a cluster, run in-process.
@@ -32,16 +51,14 @@ type node struct {
 }
 
 // startCluster starts n echo nodes named a, b, c... over the engine.
-func startCluster(t *testing.T, first, others []string, n int) []node {
+func startCluster(t *testing.T, first []string, others func(*testing.T, []string) []string, n int) []node {
 	t.Helper()
-	var nodes []node
-	for i := range n {
+	addr, out, _ := startOut(t, append([]string{"-node-id", "a"}, first...)...)
+	nodes := []node{{"a", addr}}
+	rest := others(t, out)
+	for i := 1; i < n; i++ {
 		name := string(rune('a' + i))
-		args := others
-		if i == 0 {
-			args = first
-		}
-		addr, _ := start(t, append([]string{"-node-id", name}, args...)...)
+		addr, _ := start(t, append([]string{"-node-id", name}, rest...)...)
 		nodes = append(nodes, node{name, addr})
 	}
 	return nodes
@@ -145,5 +162,70 @@ func TestClusterFanout(t *testing.T) {
 				t.Fatalf("c, with no member of r2, received %d messages from the broker, want 1 (the r1 sentinel)", gotC)
 			}
 		})
+	}
+}
+
+// hubStats fetches n's GET /cluster counters of the /fanout hub.
+func (n node) hubStats(t *testing.T) hub.ClusterStats {
+	t.Helper()
+	resp, err := http.Get("http://" + n.addr + "/cluster")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r serve.ClusterReport
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	return r.Hubs["echo.fanout"].Hub
+}
+
+// awaitStats polls n's counters until ok says yes (bounded).
+func (n node) awaitStats(t *testing.T, what string, ok func(hub.ClusterStats) bool) hub.ClusterStats {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s := n.hubStats(t)
+		if ok(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node %s: %s did not happen: %+v", n.name, what, s)
+		}
+		time.Sleep(20 * time.Millisecond) // a poll interval over HTTP, not a synchronisation
+	}
+}
+
+// TestClusterBrokerDown: with Redis killed, each node goes on serving its
+// own sessions (local fanout works), counts the outage and the envelopes it
+// could not hand over; once Redis is back the nodes resubscribe by
+// themselves and fanout spans the cluster again.
+func TestClusterBrokerDown(t *testing.T) {
+	srv := redistest.Start(t)
+	args := []string{"-broker", "redis://" + srv.Addr()}
+	nodes := startCluster(t, args, func(*testing.T, []string) []string { return args }, 2)
+	a, b := nodes[0], nodes[1]
+	pub := a.join(t, "r", "pub")
+	onB := b.join(t, "r", "b")
+	pub.SendText(t, "before")
+	if got := readData(t, onB, 1); got[0] != "before" {
+		t.Fatalf("b's member got %q", got)
+	}
+
+	srv.Stop()
+	a.awaitStats(t, "the outage noticed", func(s hub.ClusterStats) bool { return s.Down && s.Outages == 1 })
+	pub.SendText(t, "during")
+	if got := readData(t, pub, 2); got[1] != "during" { // "before", then its own "during": local delivery
+		t.Fatalf("the publisher's own node delivered %q during the outage", got)
+	}
+	a.awaitStats(t, "the failed publish counted", func(s hub.ClusterStats) bool { return s.Failed >= 1 })
+
+	srv.Restart()
+	for _, n := range nodes {
+		n.awaitStats(t, "the broker back", func(s hub.ClusterStats) bool { return !s.Down && s.Outages == 1 })
+	}
+	pub.SendText(t, "after")
+	if got := readData(t, onB, 1); got[0] != "after" {
+		t.Fatalf("b's member got %q after the restart, want \"after\" (\"during\" was lost and counted)", got)
 	}
 }
