@@ -42,4 +42,10 @@
 // The server process needs one file descriptor per connection and the
 // client process another, so each stays within a 20,000 descriptor limit up
 // to about 19,900 connections.
+//
+// Cluster mode measures hubs spread over node processes (node mode) that
+// share a Redis or NATS broker, with per-room interest on and off; see
+// runCluster in cluster.go and BENCHMARKS.md's "Cluster" section:
+//
+//	wsbench -mode cluster -engines redis,nats -nodes 2,4,10 -runs 3 -timeout 30m
 package main
