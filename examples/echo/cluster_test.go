@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -227,5 +230,20 @@ func TestClusterBrokerDown(t *testing.T) {
 	pub.SendText(t, "after")
 	if got := readData(t, onB, 1); got[0] != "after" {
 		t.Fatalf("b's member got %q after the restart, want \"after\" (\"during\" was lost and counted)", got)
+	}
+}
+
+// TestBrokerUnreachable: a node whose broker does not answer exits with an
+// error that says so, instead of serving as a single node by surprise.
+func TestBrokerUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	err = run(context.Background(), []string{"-addr", "127.0.0.1:0", "-broker", "nats://" + addr}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "starting broker") {
+		t.Fatalf("run with an unreachable broker: %v, want an error starting the broker", err)
 	}
 }
