@@ -183,13 +183,13 @@ func (cl *Cluster) Watch(prefix string, h *hub.Hub, logger *slog.Logger) {
 // cluster counters and its broker's own (the bytes the broker server sent
 // this node, what it filtered...).
 type ClusterReport struct {
-	Node   string                    `json:"node"`
-	Engine string                    `json:"engine"`
-	Hubs   map[string]ClusterReport1 `json:"hubs"`
+	Node   string               `json:"node"`
+	Engine string               `json:"engine"`
+	Hubs   map[string]HubReport `json:"hubs"`
 }
 
-// ClusterReport1 is one hub's part of a ClusterReport.
-type ClusterReport1 struct {
+// HubReport is one hub's part of a ClusterReport.
+type HubReport struct {
 	Hub    hub.ClusterStats `json:"hub"`
 	Broker BrokerReport     `json:"broker"`
 }
@@ -208,11 +208,11 @@ type BrokerReport struct {
 
 // Report returns the counters Handler serves.
 func (cl *Cluster) Report() ClusterReport {
-	r := ClusterReport{Node: cl.NodeID, Engine: cl.Engine, Hubs: make(map[string]ClusterReport1)}
+	r := ClusterReport{Node: cl.NodeID, Engine: cl.Engine, Hubs: make(map[string]HubReport)}
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
 	for p, w := range cl.hubs {
-		var one ClusterReport1
+		var one HubReport
 		if w.h != nil {
 			one.Hub = w.h.Stats().Cluster
 		}
