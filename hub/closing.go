@@ -212,6 +212,9 @@ func (s *Session) recordSent(code int, reason string, err error) {
 // onPeerClose answers the peer's close frame. gorilla calls it on the
 // reader goroutine before NextReader returns the CloseError.
 func (s *Session) onPeerClose(code int, reason string) error {
+	if code == codeBadGatewayProxy && s.fc.in.saw1014 {
+		code = codeBadGateway // inspect.go: gorilla saw 1014 as 1011
+	}
 	s.mu.Lock()
 	s.gotClose = &CloseError{Code: code, Reason: reason}
 	echo := s.sentClose == nil

@@ -27,6 +27,12 @@ type frameInspector struct {
 	need      uint8  // header length: lenEnd, plus 4 if masked
 	isClose   bool   // the current frame is a close frame
 	err       error  // the violation found, returned by every later Read
+
+	// A close frame's status code, read as it passes (see codeByte).
+	mask     [4]byte // the current frame's masking key
+	codeLeft uint8   // bytes of a close frame's code still to pass
+	codeHigh byte    // its first byte, unmasked
+	saw1014  bool    // a close code 1014 was passed to gorilla as 1011
 }
 
 // frameViolation is the error flushConn.Read returns when the inspector
@@ -62,6 +68,14 @@ func (fi *frameInspector) scan(p []byte) (int, error) {
 	i := 0
 	start := 0 // where the current frame's header began in p (0 if earlier)
 	for i < len(p) {
+		for fi.codeLeft > 0 && fi.remaining > 0 && i < len(p) {
+			fi.codeByte(p, i)
+			fi.remaining--
+			i++
+		}
+		if i == len(p) {
+			break
+		}
 		if fi.remaining > 0 {
 			left := uint64(len(p) - i)
 			if left <= fi.remaining {
@@ -78,6 +92,13 @@ func (fi *frameInspector) scan(p []byte) (int, error) {
 			if err != nil {
 				return fi.fail(i, err)
 			}
+			if p[i]&0xF == opClose {
+				fi.mask = [4]byte{}
+				if p[i+1]&maskBit != 0 {
+					copy(fi.mask[:], p[i+n-4:i+n])
+				}
+				fi.watchCode(length)
+			}
 			i += n
 			fi.remaining = length
 			continue
@@ -91,6 +112,7 @@ func (fi *frameInspector) scan(p []byte) (int, error) {
 				return fi.fail(start, err)
 			}
 			fi.isClose = b&0xF == opClose
+			fi.mask = [4]byte{}
 		case 1:
 			n := b &^ maskBit
 			if fi.isClose && n == 1 {
@@ -116,6 +138,8 @@ func (fi *frameInspector) scan(p []byte) (int, error) {
 					return fi.fail(start, errLengthMSB)
 				}
 				fi.length = fi.length<<8 | uint64(b)
+			} else {
+				fi.mask[fi.have-fi.lenEnd] = b
 			}
 		}
 		fi.have++
@@ -123,9 +147,49 @@ func (fi *frameInspector) scan(p []byte) (int, error) {
 		if fi.have >= 2 && fi.have == fi.need {
 			fi.remaining = fi.length
 			fi.have = 0
+			if fi.isClose {
+				fi.watchCode(fi.length)
+			}
 		}
 	}
 	return len(p), nil
+}
+
+// Close code 1014 (Bad Gateway) is valid on the wire (IANA registry, after
+// RFC 6455), but gorilla v1.5.3's table of codes it accepts from a peer stops
+// at 1013 and it fails the connection with 1002. The inspector therefore
+// watches the code of every close frame as it passes, and passes 1014 on as
+// 1011, which differs only in its second byte, so that it can be rewritten
+// even when the code's two bytes arrive in different reads; the session maps
+// it back (onPeerClose). Every other code reaches gorilla unchanged, and
+// gorilla refuses the reserved and invalid ones.
+const (
+	codeBadGateway      = 1014
+	codeBadGatewayProxy = 1011 // what gorilla sees instead
+)
+
+// watchCode starts watching the status code of a close frame with a
+// payload of length bytes.
+func (fi *frameInspector) watchCode(length uint64) {
+	fi.codeLeft = uint8(min(length, 2))
+	if length < 2 {
+		fi.codeLeft = 0
+	}
+}
+
+// codeByte reads the close code byte at p[i], rewriting a 1014.
+func (fi *frameInspector) codeByte(p []byte, i int) {
+	pos := 2 - fi.codeLeft
+	b := p[i] ^ fi.mask[pos]
+	fi.codeLeft--
+	if pos == 0 {
+		fi.codeHigh = b
+		return
+	}
+	if uint16(fi.codeHigh)<<8|uint16(b) == codeBadGateway {
+		p[i] = byte(codeBadGatewayProxy&0xFF) ^ fi.mask[pos]
+		fi.saw1014 = true
+	}
 }
 
 // maxHeader is the longest frame header: 2 bytes, a 64-bit length and a
