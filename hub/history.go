@@ -1,0 +1,803 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Bounds of a room's line on this node.
+const (
+	// maxPending bounds the messages a line holds while it waits for an
+	// earlier offset; past it the gap is given up (counted as lost).
+	maxPending = 1024
+	// maxFill bounds the messages one read from the store refills.
+	maxFill = 1024
+	// maxRetired is how many past epochs of a room a line remembers, so
+	// that a late message of an old epoch is not taken for a new one.
+	maxRetired = 4
+)
+
+// history is the hub's side of history and recovery: it appends messages
+// of rooms with a policy to the Store, and orders their delivery on this
+// node by position (each room with local members has a line), refilling
+// gaps from the store.
+type history struct {
+	h       *Hub
+	on      bool
+	policy  func(string) HistoryPolicy
+	store   Store
+	frame   func(string, Position, Message) Message
+	timeout time.Duration
+
+	work mailbox[*roomLine] // lines waiting for a read from the store
+
+	stats struct {
+		appended, appendFailed        atomic.Uint64
+		recovered, resynced, replayed atomic.Uint64
+		filled, lost                  atomic.Uint64
+	}
+}
+
+// HistoryStats counts the history side of a hub. Without
+// HistoryConfig.Policy every field stays zero.
+type HistoryStats struct {
+	// Rooms, Messages and Bytes are what the store holds now, when it can
+	// tell (a StoreSizer, as MemoryStore is); else zero.
+	Rooms, Messages int
+	Bytes           int64
+	// Appended counts messages this node added to the store;
+	// AppendFailed counts routing calls that failed because the store did
+	// not take the message (nothing was sent).
+	Appended, AppendFailed uint64
+	// Recovered counts JoinFrom calls that replayed what the session
+	// missed; Resynced counts those that had to tell it to resynchronise;
+	// Replayed counts the messages replayed.
+	Recovered, Resynced, Replayed uint64
+	// Refilled counts messages that did not reach this node through the
+	// broker in order and were read back from the store; Lost counts
+	// messages skipped because the store no longer held them (their
+	// members see the offsets jump).
+	Refilled, Lost uint64
+}
+
+func (hs *history) init(h *Hub) error {
+	hs.h = h
+	cfg := h.cfg.History
+	if cfg.Policy == nil {
+		return nil
+	}
+	hs.on = true
+	hs.policy, hs.store, hs.frame = cfg.Policy, cfg.Store, cfg.Frame
+	hs.timeout = cfg.Timeout
+	if hs.timeout == 0 {
+		hs.timeout = h.cfg.BrokerTimeout
+	}
+	if hs.store == nil {
+		st, err := NewMemoryStore(MemoryStoreConfig{})
+		if err != nil {
+			return err
+		}
+		hs.store = st
+	}
+	hs.work.init(1024)
+	return nil
+}
+
+func (hs *history) snapshot() HistoryStats {
+	st := HistoryStats{
+		Appended:     hs.stats.appended.Load(),
+		AppendFailed: hs.stats.appendFailed.Load(),
+		Recovered:    hs.stats.recovered.Load(),
+		Resynced:     hs.stats.resynced.Load(),
+		Replayed:     hs.stats.replayed.Load(),
+		Refilled:     hs.stats.filled.Load(),
+		Lost:         hs.stats.lost.Load(),
+	}
+	if sz, ok := hs.store.(StoreSizer); ok && hs.on {
+		st.Rooms, st.Messages, st.Bytes = sz.HistorySize()
+	}
+	return st
+}
+
+// roomPolicy returns room's policy, zero when it has none or history is
+// off.
+func (hs *history) roomPolicy(room string) (HistoryPolicy, error) {
+	if !hs.on {
+		return HistoryPolicy{}, nil
+	}
+	p := hs.policy(room)
+	return p, p.validate()
+}
+
+func (hs *history) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(hs.h.cluster.base, hs.timeout)
+}
+
+// framed applies the Frame hook. A hook that panics is reported to
+// OnError and the message goes as it is.
+func (hs *history) framed(room string, pos Position, m Message) (out Message) {
+	if hs.frame == nil {
+		return m
+	}
+	out = m
+	func() {
+		defer func() {
+			if v := recover(); v != nil {
+				out = m
+				hs.h.logger().Error("wsgate: HistoryConfig.Frame panicked", "room", room, "panic", v)
+				hs.h.callError(nil, &PanicError{Value: v, Stack: debug.Stack()})
+			}
+		}()
+		out = hs.frame(room, pos, m)
+	}()
+	if !validType(out.Type) {
+		return m
+	}
+	return out
+}
+
+// sendToRoom is SendToRoom for a room with a policy: the store gives the
+// message its position, the Frame hook puts it in, then the message takes
+// its place in the room's line here and goes to the other nodes.
+func (h *Hub) sendToRoom(room string, p HistoryPolicy, m Message, opts []RouteOption) (int, error) {
+	if !validType(m.Type) {
+		return 0, errBadType
+	}
+	if h.shuttingDown() {
+		return 0, ErrClosed
+	}
+	var r route
+	for _, o := range opts {
+		o(&r)
+	}
+	if r.where != nil {
+		return 0, fmt.Errorf("%w: Where cannot select the sessions of room %q: its history is for every member", ErrHistory, room)
+	}
+	hs := &h.hist
+	ctx, cancel := hs.ctx()
+	pos, err := hs.store.Append(ctx, room, m, p)
+	cancel()
+	if err == nil && (pos.Offset == 0 || len(pos.Epoch) > maxEpochLen) {
+		err = fmt.Errorf("store gave the invalid position %s", pos)
+	}
+	if err != nil {
+		hs.stats.appendFailed.Add(1)
+		return 0, fmt.Errorf("%w: appending to room %q: %w", ErrHistory, room, err)
+	}
+	hs.stats.appended.Add(1)
+	fm := hs.framed(room, pos, m)
+	e := Envelope{Node: h.node, Kind: ToRoom, Target: room, Except: r.except, Type: fm.Type, Data: fm.Data, Epoch: pos.Epoch, Offset: pos.Offset}
+	n := h.deliverHistory(&e)
+	if !h.cluster.on {
+		return n, nil
+	}
+	return n, h.cluster.outbox.push(e)
+}
+
+// deliverHistory hands a positioned message to its room's line on this
+// node and returns how many local members it is for.
+func (h *Hub) deliverHistory(e *Envelope) int {
+	m := &h.members
+	m.mu.RLock()
+	r := m.rooms[e.Target]
+	var l *roomLine
+	n := 0
+	if r != nil {
+		l = r.line
+		for s := range r.members {
+			if !slices.Contains(e.Except, s.id) {
+				n++
+			}
+		}
+	}
+	m.mu.RUnlock()
+	switch {
+	case r == nil:
+		return 0
+	case l == nil: // this node gives the room no policy: deliver as it comes
+		return h.deliver(e, nil, false)
+	}
+	l.offer(&lineItem{e: e})
+	return n
+}
+
+// ReadHistory returns up to limit messages of room's history after since,
+// oldest first, and the room's newest position. A zero since reads from
+// the oldest message held; limit 0 returns only the position. When since
+// cannot be continued without a gap (trimmed, another epoch) the error
+// wraps ErrPositionLost and the position is still returned. Entries hold
+// the messages as they were sent (before HistoryConfig.Frame). It waits
+// for the store, at most HistoryConfig.Timeout.
+func (h *Hub) ReadHistory(room string, since Position, limit int) ([]HistoryEntry, Position, error) {
+	if err := checkRoomName(room); err != nil {
+		return nil, Position{}, err
+	}
+	if !h.hist.on {
+		return nil, Position{}, fmt.Errorf("%w: no HistoryConfig.Policy", ErrHistory)
+	}
+	if limit < 0 || limit > maxHistorySize {
+		return nil, Position{}, fmt.Errorf("%w: limit %d must be 0 to %d", ErrHistory, limit, maxHistorySize)
+	}
+	ctx, cancel := h.hist.ctx()
+	defer cancel()
+	page, err := h.hist.store.Read(ctx, room, since, limit)
+	if err != nil && !errors.Is(err, ErrPositionLost) {
+		err = fmt.Errorf("%w: reading room %q: %w", ErrHistory, room, err)
+	}
+	return page.Entries, page.Top, err
+}
+
+// Recovery is what JoinFrom tells about a session's rejoin.
+type Recovery struct {
+	// Recovered is true when every message after the position asked for
+	// was queued for the session, followed by the live messages, with no
+	// gap and no duplicate. When false the session has joined live only
+	// and must resynchronise: the application should send it the room's
+	// full state.
+	Recovered bool
+	// Replayed is how many messages were queued from the history.
+	Replayed int
+	// Position is the position of the last message replayed (the position
+	// asked for when none was missed); when not Recovered, the room's
+	// newest position when the session joined, for the application's
+	// snapshot.
+	Position Position
+	// Reason says why the session must resynchronise: it wraps
+	// ErrPositionLost (no position given, trimmed, another epoch), or
+	// ErrHistory (more missed than the session's queue holds, or the store
+	// failed). Nil when Recovered.
+	Reason error
+}
+
+// JoinFrom adds a session of this node to a room with history and queues
+// for it every message the room had after since (the position of the last
+// message the client saw, for example from HistoryConfig.Frame), then the
+// live messages, with no gap and no duplicate even while any node keeps
+// sending to the room. Messages routed to the room meanwhile are held for
+// the session and released after the replay.
+//
+// When the messages cannot be replayed (since is zero, older than the
+// history holds, of another epoch, or more messages were missed than
+// Config.MaxQueuedMessages) the session joins live only and Recovery says
+// it must resynchronise; that is not an error. The error is for a join
+// that did not happen (a bad name, no such session, a room without a
+// HistoryPolicy, too many rooms, a session already in the room) or for the
+// broker (see Join: the session is then in the room). JoinFrom waits for
+// the store and the broker, at most their timeouts.
+func (h *Hub) JoinFrom(sessionID, room string, since Position) (Recovery, error) {
+	if err := checkRoomName(room); err != nil {
+		return Recovery{}, err
+	}
+	p, err := h.hist.roomPolicy(room)
+	if err != nil {
+		return Recovery{}, err
+	}
+	if p.Size == 0 {
+		return Recovery{}, fmt.Errorf("%w: room %q has no history policy", ErrHistory, room)
+	}
+	s, ok := h.Session(sessionID)
+	if !ok {
+		return Recovery{}, fmt.Errorf("%w: %s (JoinFrom takes a session of this node)", ErrSessionNotFound, sessionID)
+	}
+	job := &replayJob{s: s, done: make(chan struct{})}
+	l, err := h.joinReplaying(s, room, job)
+	if err != nil {
+		return Recovery{}, err
+	}
+	joinErr := h.cluster.interest.await(Channel{Kind: ToRoom, Name: room})
+	l.prime()
+
+	hs := &h.hist
+	rec := h.readMissed(room, since, job)
+	l.offer(&lineItem{job: job})
+	<-job.done
+	if job.overflowed {
+		rec = Recovery{Position: rec.Position, Reason: fmt.Errorf("%w: more than %d messages arrived during the replay", ErrHistory, h.cfg.MaxQueuedMessages)}
+		job.entries = nil
+	}
+	if rec.Recovered {
+		hs.stats.recovered.Add(1)
+		hs.stats.replayed.Add(uint64(rec.Replayed))
+	} else {
+		hs.stats.resynced.Add(1)
+	}
+	return rec, joinErr
+}
+
+// readMissed reads what the session missed into job and says whether it
+// can be replayed.
+func (h *Hub) readMissed(room string, since Position, job *replayJob) Recovery {
+	hs := &h.hist
+	max := h.cfg.MaxQueuedMessages
+	if since.Epoch == "" {
+		_, top, err := h.ReadHistory(room, Position{}, 0)
+		job.resync = true
+		reason := fmt.Errorf("%w: no position given", ErrPositionLost)
+		if err != nil {
+			reason = err
+		}
+		return Recovery{Position: top, Reason: reason}
+	}
+	ctx, cancel := hs.ctx()
+	defer cancel()
+	var entries []HistoryEntry
+	at := since
+	for {
+		page, err := hs.store.Read(ctx, room, at, max+1-len(entries))
+		if err != nil {
+			job.resync = true
+			if !errors.Is(err, ErrPositionLost) {
+				err = fmt.Errorf("%w: reading room %q: %w", ErrHistory, room, err)
+			}
+			return Recovery{Position: page.Top, Reason: err}
+		}
+		entries = append(entries, page.Entries...)
+		if len(entries) > max {
+			job.resync = true
+			return Recovery{Position: page.Top, Reason: fmt.Errorf("%w: more than %d messages missed in room %q", ErrHistory, max, room)}
+		}
+		if len(entries) > 0 {
+			at = entries[len(entries)-1].Position
+		}
+		if len(page.Entries) == 0 || at.Offset >= page.Top.Offset || at.Epoch != page.Top.Epoch {
+			break
+		}
+	}
+	job.epoch, job.last = since.Epoch, since.Offset
+	job.entries = make([]lineMsg, len(entries))
+	for i, en := range entries {
+		fm := hs.framed(room, en.Position, en.Message)
+		job.entries[i] = lineMsg{epoch: en.Epoch, off: en.Offset, o: newOutbound(fm)}
+	}
+	pos := since
+	if len(entries) > 0 {
+		pos = entries[len(entries)-1].Position
+	}
+	return Recovery{Recovered: true, Replayed: len(entries), Position: pos}
+}
+
+// roomLine orders a history room's messages on this node: it releases
+// them to the members by offset, one after the other, holding a message
+// whose predecessor has not arrived (another node published it and the
+// broker has not delivered it yet) and refilling the gap from the store.
+// Sessions that join from a position are held here until their replay is
+// queued. One goroutine at a time (the drainer, whichever offered work
+// while nobody drained) queues the released messages to the sessions, so
+// every member gets them in offset order, and no lock is held meanwhile.
+//
+// Lock order: membership.mu, then mu (never the other way round).
+type roomLine struct {
+	h    *Hub
+	room string
+
+	mu       sync.Mutex // guards everything below
+	primed   bool       // epoch and last are known
+	epoch    string
+	last     uint64      // offset of the last message released
+	retired  []string    // the room's previous epochs
+	pending  []*Envelope // offsets past last+1, sorted, at most maxPending
+	ready    []*lineItem // released, for the drainer, in order
+	draining bool
+	filling  bool // the line is in hist.work or being read for
+	sess     map[*Session]*lineSess
+}
+
+// lineItem is a released message, or a replay to queue.
+type lineItem struct {
+	e   *Envelope
+	job *replayJob
+}
+
+// lineMsg is a message with its position, ready to queue.
+type lineMsg struct {
+	epoch string
+	off   uint64
+	o     *outbound
+}
+
+// lineSess is a member whose messages need care: held during its replay,
+// then live but skipping what the replay already gave it.
+type lineSess struct {
+	job       *replayJob
+	replaying bool
+	overflow  bool
+	buf       []lineMsg
+	epoch     string // live: skip offsets up to skip of this epoch
+	skip      uint64
+}
+
+// replayJob is a JoinFrom's replay, queued in the line at its place.
+type replayJob struct {
+	s          *Session
+	resync     bool
+	epoch      string
+	last       uint64 // the position the session had
+	entries    []lineMsg
+	overflowed bool
+	done       chan struct{}
+}
+
+func newRoomLine(h *Hub, room string) *roomLine {
+	return &roomLine{h: h, room: room, sess: make(map[*Session]*lineSess)}
+}
+
+// register marks s as replaying (membership lock held, before s is
+// added to the room's members).
+func (l *roomLine) register(s *Session, job *replayJob) {
+	l.mu.Lock()
+	l.sess[s] = &lineSess{job: job, replaying: true}
+	l.mu.Unlock()
+}
+
+// forget drops s's state (membership lock held, s leaving).
+func (l *roomLine) forget(s *Session) {
+	l.mu.Lock()
+	delete(l.sess, s)
+	l.mu.Unlock()
+}
+
+// offer adds a message or a replay to the line and, if nobody is
+// draining it, drains it.
+func (l *roomLine) offer(it *lineItem) {
+	l.mu.Lock()
+	if it.job != nil {
+		l.ready = append(l.ready, it)
+	} else {
+		l.offerLocked(it.e)
+	}
+	l.drainUnlock()
+}
+
+// drainUnlock releases mu and drains the line if nobody else does.
+func (l *roomLine) drainUnlock() {
+	if l.draining || len(l.ready) == 0 {
+		l.mu.Unlock()
+		return
+	}
+	l.draining = true
+	for {
+		if len(l.ready) == 0 {
+			l.draining = false
+			l.ready = nil
+			l.mu.Unlock()
+			return
+		}
+		it := l.ready[0]
+		l.ready[0] = nil
+		l.ready = l.ready[1:]
+		l.mu.Unlock()
+		if it.job != nil {
+			l.queueReplay(it.job)
+		} else {
+			l.queue(it.e)
+		}
+		l.mu.Lock()
+	}
+}
+
+// offerLocked places a message in the line: released when it is the next
+// offset, held when earlier ones are missing, dropped when already
+// released.
+func (l *roomLine) offerLocked(e *Envelope) {
+	hs := &l.h.hist
+	if !l.primed {
+		l.holdLocked(e)
+		if len(l.pending) > maxPending { // the store never answered: start from what came
+			first := l.pending[0]
+			l.primeLocked(Position{Epoch: first.Epoch, Offset: first.Offset - 1})
+		} else {
+			l.requestFillLocked()
+		}
+		return
+	}
+	if e.Epoch != l.epoch {
+		if slices.Contains(l.retired, e.Epoch) {
+			return // a late message of a past epoch
+		}
+		// The store lost the room's history: a new epoch starts. What was
+		// held of the old one can no longer be completed.
+		hs.stats.lost.Add(uint64(len(l.pending)))
+		clear(l.pending)
+		l.pending = l.pending[:0]
+		if len(l.retired) == maxRetired {
+			l.retired = l.retired[1:]
+		}
+		l.retired = append(l.retired, l.epoch)
+		l.epoch, l.last = e.Epoch, e.Offset-1
+	}
+	switch {
+	case e.Offset <= l.last:
+		return // released already (a refill and the broker raced)
+	case e.Offset == l.last+1:
+		l.releaseLocked(e)
+	default:
+		l.holdLocked(e)
+		if len(l.pending) > maxPending { // give the gap up
+			first := l.pending[0]
+			hs.stats.lost.Add(first.Offset - l.last - 1)
+			l.last = first.Offset - 1
+			l.releasePendingLocked()
+			return
+		}
+		l.requestFillLocked()
+	}
+}
+
+// releaseLocked hands e to the drainer, then whatever held follows it.
+func (l *roomLine) releaseLocked(e *Envelope) {
+	l.last = e.Offset
+	l.ready = append(l.ready, &lineItem{e: e})
+	l.releasePendingLocked()
+}
+
+func (l *roomLine) releasePendingLocked() {
+	i := 0
+	for ; i < len(l.pending); i++ {
+		p := l.pending[i]
+		if p.Offset <= l.last {
+			continue
+		}
+		if p.Offset != l.last+1 {
+			break
+		}
+		l.last = p.Offset
+		l.ready = append(l.ready, &lineItem{e: p})
+	}
+	n := copy(l.pending, l.pending[i:])
+	clear(l.pending[n:])
+	l.pending = l.pending[:n]
+}
+
+// holdLocked inserts e into pending by offset (once per offset).
+func (l *roomLine) holdLocked(e *Envelope) {
+	i, found := slices.BinarySearchFunc(l.pending, e.Offset, func(p *Envelope, off uint64) int {
+		switch {
+		case p.Offset < off:
+			return -1
+		case p.Offset > off:
+			return 1
+		}
+		return 0
+	})
+	if found {
+		return
+	}
+	l.pending = slices.Insert(l.pending, i, e)
+}
+
+// primeLocked sets where the line starts and releases what it held.
+func (l *roomLine) primeLocked(top Position) {
+	l.primed = true
+	l.epoch, l.last = top.Epoch, top.Offset
+	held := l.pending
+	l.pending = nil
+	for _, e := range held {
+		l.offerLocked(e)
+	}
+}
+
+// requestFillLocked asks the history worker to read the store for this
+// line (to prime it, or to refill a gap), unless it already does.
+func (l *roomLine) requestFillLocked() {
+	if l.filling {
+		return
+	}
+	l.filling = true
+	if !l.h.hist.work.push(l) {
+		l.filling = false // the next message asks again
+	}
+}
+
+// prime reads where the room is from the store, when nothing has yet:
+// a Join that waits does it so that nothing sent after it returns is
+// taken for an old message.
+func (l *roomLine) prime() {
+	l.mu.Lock()
+	primed := l.primed
+	l.mu.Unlock()
+	if primed {
+		return
+	}
+	hs := &l.h.hist
+	ctx, cancel := hs.ctx()
+	page, err := hs.store.Read(ctx, l.room, Position{}, 0)
+	cancel()
+	if err != nil {
+		l.h.logger().Warn("wsgate: reading a room's position from the history store", "room", l.room, "err", err)
+		return // the worker will try again with the next message
+	}
+	l.mu.Lock()
+	if !l.primed {
+		l.primeLocked(page.Top)
+	}
+	l.drainUnlock()
+}
+
+// fill is the history worker's read for a line: it primes it, or refills
+// the gap before its first held message. It reports whether to try again
+// later (the store failed).
+func (l *roomLine) fill() (retry bool) {
+	hs := &l.h.hist
+	l.mu.Lock()
+	if !l.primed {
+		l.filling = false
+		l.mu.Unlock()
+		l.prime()
+		l.mu.Lock()
+		retry = !l.primed
+		l.mu.Unlock()
+		return retry
+	}
+	if len(l.pending) == 0 {
+		l.filling = false
+		l.mu.Unlock()
+		return false
+	}
+	since := Position{Epoch: l.epoch, Offset: l.last}
+	limit := int(min(l.pending[0].Offset-l.last-1, maxFill))
+	l.mu.Unlock()
+
+	ctx, cancel := hs.ctx()
+	page, err := hs.store.Read(ctx, l.room, since, limit)
+	cancel()
+	var got []*Envelope
+	if err == nil {
+		got = make([]*Envelope, len(page.Entries))
+		for i, en := range page.Entries {
+			fm := hs.framed(l.room, en.Position, en.Message)
+			got[i] = &Envelope{Node: l.h.node, Kind: ToRoom, Target: l.room, Type: fm.Type, Data: fm.Data, Epoch: en.Epoch, Offset: en.Offset}
+		}
+	}
+	l.mu.Lock()
+	l.filling = false
+	switch {
+	case errors.Is(err, ErrPositionLost):
+		// The store no longer holds the gap: skip it, counted.
+		if l.epoch == since.Epoch && l.last == since.Offset && len(l.pending) > 0 {
+			first := l.pending[0]
+			hs.stats.lost.Add(first.Offset - l.last - 1)
+			l.last = first.Offset - 1
+			l.releasePendingLocked()
+		}
+	case err != nil:
+		retry = true
+		l.h.logger().Warn("wsgate: refilling a room's gap from the history store", "room", l.room, "err", err)
+	default:
+		for _, e := range got {
+			if e.Epoch == l.epoch && e.Offset == l.last+1 {
+				hs.stats.filled.Add(1)
+			}
+			l.offerLocked(e)
+		}
+		if len(l.pending) > 0 && len(got) > 0 {
+			l.requestFillLocked() // a gap remains
+		}
+	}
+	l.drainUnlock()
+	return retry
+}
+
+// queue queues a released message for the room's members, skipping those
+// the envelope excepts and holding it for those still replaying.
+func (l *roomLine) queue(e *Envelope) {
+	h := l.h
+	p := targetPool.Get().(*[]*Session)
+	defer releaseTargets(p)
+	*p = h.selectTargets(*p, e, nil, true)
+	o := newOutbound(Message{Type: e.Type, Data: e.Data})
+	targets := *p
+	l.mu.Lock()
+	if len(l.sess) > 0 {
+		kept := targets[:0]
+		for _, s := range targets {
+			st := l.sess[s]
+			switch {
+			case st == nil:
+				kept = append(kept, s)
+			case st.replaying:
+				if st.overflow {
+					continue
+				}
+				if len(st.buf) >= h.cfg.MaxQueuedMessages {
+					st.overflow, st.buf = true, nil
+					continue
+				}
+				st.buf = append(st.buf, lineMsg{epoch: e.Epoch, off: e.Offset, o: o})
+			case st.epoch == e.Epoch && e.Offset <= st.skip:
+				// the replay gave it already
+			default:
+				delete(l.sess, s) // past the replay: nothing more to skip
+				kept = append(kept, s)
+			}
+		}
+		clear(targets[len(kept):])
+		targets = kept
+		*p = kept
+	}
+	l.mu.Unlock()
+	for _, s := range targets {
+		s.enqueue(o, false)
+	}
+}
+
+// queueReplay queues a JoinFrom's replay, then what was held for the
+// session meanwhile, and makes it live.
+func (l *roomLine) queueReplay(job *replayJob) {
+	defer close(job.done)
+	l.mu.Lock()
+	st := l.sess[job.s]
+	if st == nil || st.job != job { // left the room meanwhile
+		l.mu.Unlock()
+		return
+	}
+	var out []lineMsg
+	st.replaying = false
+	switch {
+	case st.overflow:
+		job.overflowed = true
+		delete(l.sess, job.s)
+	case job.resync:
+		out = st.buf
+		delete(l.sess, job.s)
+	default:
+		epoch, last := job.epoch, job.last
+		for _, m := range job.entries {
+			if m.epoch == epoch && m.off <= last {
+				continue
+			}
+			out = append(out, m)
+			epoch, last = m.epoch, m.off
+		}
+		for _, m := range st.buf {
+			if m.epoch == epoch && m.off <= last {
+				continue
+			}
+			out = append(out, m)
+		}
+		st.epoch, st.skip = epoch, last
+	}
+	st.buf = nil
+	l.mu.Unlock()
+	for _, m := range out {
+		job.s.enqueue(m.o, false)
+	}
+}
+
+// run is the history worker: it reads the store for the lines that ask,
+// retrying failed reads every retryInterval, until the hub stops.
+func (hs *history) run() {
+	stop := hs.h.cluster.stop
+	retry := time.NewTimer(retryInterval)
+	defer retry.Stop()
+	var again []*roomLine
+	for {
+		select {
+		case l := <-hs.work.ch:
+			if l.fill() {
+				l.mu.Lock()
+				if !l.filling && !slices.Contains(again, l) {
+					l.filling = true
+					again = append(again, l)
+				}
+				l.mu.Unlock()
+			}
+		case <-retry.C:
+			retry.Reset(retryInterval)
+			for _, l := range again {
+				l.mu.Lock()
+				l.filling = false
+				l.requestFillLocked()
+				l.mu.Unlock()
+			}
+			again = nil
+		case <-stop:
+			return
+		}
+	}
+}
