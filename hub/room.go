@@ -58,6 +58,12 @@ func checkRoomName(name string) error {
 // broker reconnects, and the room's messages from other nodes may be missed
 // until then (call Leave to undo the join instead).
 //
+// For the first local member of a room with history (Config.History),
+// Join also reads the room's position from the store, so that the node
+// releases the room's messages in order from there; when the store does
+// not answer in time Join returns an error wrapping ErrHistory, with the
+// same meaning (the hub tries again every second).
+//
 // For a session of another node (see NodeOf) Join asks that node to add it
 // and returns once the request is queued, without waiting for it to be
 // applied and without the guarantee; ErrRemote if the outbox is full.
@@ -160,7 +166,9 @@ func (h *Hub) join(s *Session, roomName string, wait bool, job *replayJob) (*roo
 	if line != nil && job == nil {
 		// Where the room is, read after the subscription is confirmed:
 		// every message with a later offset comes through the broker.
-		line.prime()
+		if perr := line.prime(); perr != nil && err == nil {
+			err = perr
+		}
 	}
 	return line, err
 }
