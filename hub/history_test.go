@@ -531,3 +531,97 @@ func TestHistoryReplayAheadOfBroker(t *testing.T) {
 		}
 	}
 }
+
+// downStore is a MemoryStore that can be made to fail every call, as a
+// store whose server is unreachable would.
+type downStore struct {
+	*MemoryStore
+	down atomic.Bool
+}
+
+var errStoreDown = errors.New("store unreachable")
+
+func (d *downStore) Append(ctx context.Context, room string, m Message, p HistoryPolicy) (Position, error) {
+	if d.down.Load() {
+		return Position{}, errStoreDown
+	}
+	return d.MemoryStore.Append(ctx, room, m, p)
+}
+
+func (d *downStore) Read(ctx context.Context, room string, since Position, limit int) (HistoryPage, error) {
+	if d.down.Load() {
+		return HistoryPage{}, errStoreDown
+	}
+	return d.MemoryStore.Read(ctx, room, since, limit)
+}
+
+// While the store is unreachable: SendToRoom sends nothing and says so,
+// a first Join says it, JoinFrom answers resync; once it is back, the
+// members get the following messages in order, with no gap.
+func TestHistoryStoreDown(t *testing.T) {
+	st := &downStore{MemoryStore: newMemStore(t)}
+	th := newTestHub(t, historyConfig(st, 100))
+	c, s := th.dial(t)
+	if err := th.Join(s.ID(), "h-d"); err != nil {
+		t.Fatal(err)
+	}
+	th.SendToRoom("h-d", Text("1"))
+	readFramed(t, c)
+
+	st.down.Store(true)
+	if n, err := th.SendToRoom("h-d", Text("lost")); !errors.Is(err, ErrHistory) || !errors.Is(err, errStoreDown) || n != 0 {
+		t.Fatalf("SendToRoom with the store down = %d, %v; want 0 and ErrHistory", n, err)
+	}
+	c2, s2 := th.dial(t)
+	if err := th.Join(s2.ID(), "h-new"); !errors.Is(err, ErrHistory) {
+		t.Fatalf("first Join of a room while the store is down = %v, want ErrHistory", err)
+	}
+	_, s3 := th.dial(t)
+	rec, err := th.JoinFrom(s3.ID(), "h-d", Position{Epoch: "x", Offset: 1})
+	if err != nil || rec.Recovered || !errors.Is(rec.Reason, ErrHistory) {
+		t.Fatalf("JoinFrom with the store down = %+v, %v; want a resync", rec, err)
+	}
+	st.down.Store(false)
+
+	th.SendToRoom("h-d", Text("2"))
+	if p, d := readFramed(t, c); d != "2" || p.Offset != 2 {
+		t.Fatalf("after the outage read %s %q, want 2 at offset 2", p, d)
+	}
+	// The room first joined during the outage starts once the store answers.
+	th.SendToRoom("h-new", Text("a"))
+	if p, d := readFramed(t, c2); d != "a" || p.Offset != 1 {
+		t.Fatalf("room joined during the outage: read %s %q", p, d)
+	}
+	if got := th.Stats().History.AppendFailed; got != 1 {
+		t.Fatalf("AppendFailed = %d, want 1", got)
+	}
+}
+
+// A Frame hook that panics is reported; the message goes unframed and the
+// hub carries on.
+func TestHistoryFramePanics(t *testing.T) {
+	cfg := historyConfig(newMemStore(t), 10)
+	cfg.History.Frame = func(_ string, pos Position, m Message) Message {
+		if pos.Offset == 1 {
+			panic("bad frame")
+		}
+		return frameTest("", pos, m)
+	}
+	th := newTestHub(t, cfg)
+	c, s := th.dial(t)
+	if err := th.Join(s.ID(), "h-p"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := th.SendToRoom("h-p", Text("raw")); err != nil {
+		t.Fatal(err)
+	}
+	readText(t, c, "raw")
+	var pe *PanicError
+	if err := th.awaitErr(t); !errors.As(err, &pe) || pe.Value != "bad frame" {
+		t.Fatalf("OnError got %v, want the Frame panic", err)
+	}
+	th.SendToRoom("h-p", Text("next"))
+	if p, d := readFramed(t, c); p.Offset != 2 || d != "next" {
+		t.Fatalf("read %s %q", p, d)
+	}
+}

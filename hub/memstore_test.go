@@ -1,6 +1,8 @@
 package hub_test
 
 import (
+	"context"
+	"errors"
 	"testing"
 
 	"github.com/wsgate/wsgate/hub"
@@ -20,4 +22,33 @@ func TestMemoryStoreConformance(t *testing.T) {
 			Reset: func(*testing.T) { st.Reset() },
 		}
 	})
+}
+
+// MaxRooms is the bound: the room appended to least recently is forgotten
+// whole, and its readers are told their position is lost.
+func TestMemoryStoreMaxRooms(t *testing.T) {
+	if _, err := hub.NewMemoryStore(hub.MemoryStoreConfig{MaxRooms: -1}); !errors.Is(err, hub.ErrConfig) {
+		t.Fatalf("MaxRooms -1: %v", err)
+	}
+	st, err := hub.NewMemoryStore(hub.MemoryStoreConfig{MaxRooms: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	p := hub.HistoryPolicy{Size: 10}
+	a, _ := st.Append(ctx, "a", hub.Text("a"), p)
+	st.Append(ctx, "b", hub.Text("b"), p)
+	st.Append(ctx, "c", hub.Text("c"), p) // forgets a
+	if rooms, msgs, bytes := st.HistorySize(); rooms != 2 || msgs != 2 || bytes != 2 {
+		t.Fatalf("HistorySize = %d rooms, %d messages, %d bytes; want 2, 2, 2", rooms, msgs, bytes)
+	}
+	if _, err := st.Read(ctx, "a", a, 10); !errors.Is(err, hub.ErrPositionLost) {
+		t.Fatalf("Read of the forgotten room = %v, want ErrPositionLost", err)
+	}
+	if _, err := st.Read(ctx, "b", hub.Position{}, -1); !errors.Is(err, hub.ErrHistory) {
+		t.Fatalf("Read with a negative limit = %v", err)
+	}
+	if _, err := st.Append(ctx, "b", hub.Text("b"), hub.HistoryPolicy{}); !errors.Is(err, hub.ErrHistory) {
+		t.Fatalf("Append with a zero policy = %v", err)
+	}
 }
