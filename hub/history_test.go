@@ -259,42 +259,33 @@ func TestHistoryResync(t *testing.T) {
 
 	cases := []struct {
 		name  string
-		since func() Position
-		cause error
-		prep  func()
+		since Position
 	}{
-		{"trimmed", func() Position { return Position{Epoch: top.Epoch, Offset: 2} }, ErrPositionLost, nil},
-		{"other epoch", func() Position { return Position{Epoch: "gone", Offset: 19} }, ErrPositionLost, nil},
-		{"no position", func() Position { return Position{} }, ErrPositionLost, nil},
-		{"ahead", func() Position { return Position{Epoch: top.Epoch, Offset: 99} }, ErrPositionLost, nil},
+		{"trimmed", Position{Epoch: top.Epoch, Offset: 2}},
+		{"other epoch", Position{Epoch: "gone", Offset: 19}},
+		{"no position", Position{}},
+		{"ahead", Position{Epoch: top.Epoch, Offset: 99}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c, s := th.dial(t)
-			rec, err := th.JoinFrom(s.ID(), "h-r", tc.since())
+			rec, err := th.JoinFrom(s.ID(), "h-r", tc.since)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if rec.Recovered || !errors.Is(rec.Reason, tc.cause) || rec.Position.Offset != 20 {
-				t.Fatalf("JoinFrom = %+v, want a resync at offset 20 because of %v", rec, tc.cause)
+			if rec.Recovered || !errors.Is(rec.Reason, ErrPositionLost) || rec.Position != top {
+				t.Fatalf("JoinFrom = %+v, want a resync at %s", rec, top)
 			}
 			// Live messages follow, numbered on from the room's position.
 			if _, err := th.SendToRoom("h-r", Text("live")); err != nil {
 				t.Fatal(err)
 			}
+			top.Offset++
 			pos, data := readFramed(t, c)
-			if data != "live" || pos.Offset != 21 {
-				t.Fatalf("after resync read %s %q, want the live message at 21", pos, data)
+			if data != "live" || pos != top {
+				t.Fatalf("after resync read %s %q, want the live message at %s", pos, data, top)
 			}
 			th.Leave(s.ID(), "h-r")
-			// Keep the room at 20 for the next case.
-			st.mu.Lock()
-			r := st.rooms["h-r"]
-			r.top--
-			r.entries = r.entries[:len(r.entries)-1]
-			st.messages--
-			st.bytes -= 4
-			st.mu.Unlock()
 		})
 	}
 	if got := th.Stats().History.Resynced; got != uint64(len(cases)) {
@@ -357,6 +348,14 @@ func TestHistoryTooManyMissed(t *testing.T) {
 	rec, err = th.JoinFrom(s2.ID(), "h-m", top)
 	if !errors.Is(err, ErrHistory) {
 		t.Fatalf("JoinFrom while in the room = %+v, %v; want ErrHistory", rec, err)
+	}
+	// Both go on live; the member that was there all along is unaffected.
+	th.SendToRoom("h-m", Text("after"))
+	if p, d := readFramed(t, c1); d != "after" || p.Offset != 12 {
+		t.Fatalf("member read %s %q, want after at 12", p, d)
+	}
+	if st := th.Stats().History; st.Resynced != 1 || st.Recovered != 0 {
+		t.Fatalf("Resynced %d, Recovered %d; want 1, 0", st.Resynced, st.Recovered)
 	}
 }
 
