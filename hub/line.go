@@ -375,8 +375,16 @@ func (l *roomLine) queue(e *Envelope) {
 	}
 	l.mu.Unlock()
 	for _, s := range targets {
-		s.enqueue(o, false)
+		enqueueLine(s, o, len(targets) > 1)
 	}
+}
+
+// enqueueLine queues o for s without waiting: the Block policy does not
+// apply to a room's line, where one slow member would hold every message
+// of the room. many says o goes to several sessions (a fan-out).
+func enqueueLine(s *Session, o *outbound, many bool) {
+	_ = many // for the writer's fan-out mode, where the queue has one
+	s.enqueue(o, false)
 }
 
 // queueReplay queues a JoinFrom's replay, then what was held for the
@@ -418,7 +426,7 @@ func (l *roomLine) queueReplay(job *replayJob) {
 	st.buf = nil
 	l.mu.Unlock()
 	for _, m := range out {
-		job.s.enqueue(m.o, false)
+		enqueueLine(job.s, m.o, false)
 	}
 }
 
