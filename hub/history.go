@@ -268,7 +268,12 @@ type Recovery struct {
 // that did not happen (a bad name, no such session, a room without a
 // HistoryPolicy, too many rooms, a session already in the room) or for the
 // broker (see Join: the session is then in the room). JoinFrom waits for
-// the store and the broker, at most their timeouts.
+// the store and the broker, at most their timeouts, and for the messages
+// routed to the room before it to be queued; do not call it from OnSlow or
+// HistoryConfig.Frame, which run while they are.
+//
+// since usually comes from the client: an epoch longer than any store
+// gives (64 bytes) is treated as no position.
 func (h *Hub) JoinFrom(sessionID, room string, since Position) (Recovery, error) {
 	if err := checkRoomName(room); err != nil {
 		return Recovery{}, err
@@ -316,10 +321,12 @@ func (h *Hub) JoinFrom(sessionID, room string, since Position) (Recovery, error)
 func (h *Hub) readMissed(room string, since Position, job *replayJob) Recovery {
 	hs := &h.hist
 	max := h.cfg.MaxQueuedMessages
-	if since.Epoch == "" {
+	if since.Epoch == "" || len(since.Epoch) > maxEpochLen {
+		// No position, or one no store gives: the client's word is
+		// not passed on to the store.
 		_, top, err := h.ReadHistory(room, Position{}, 0)
 		job.resync = true
-		reason := fmt.Errorf("%w: no position given", ErrPositionLost)
+		reason := fmt.Errorf("%w: no valid position given", ErrPositionLost)
 		if err != nil {
 			reason = err
 		}

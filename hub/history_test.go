@@ -265,6 +265,7 @@ func TestHistoryResync(t *testing.T) {
 		{"other epoch", Position{Epoch: "gone", Offset: 19}},
 		{"no position", Position{}},
 		{"ahead", Position{Epoch: top.Epoch, Offset: 99}},
+		{"epoch too long", Position{Epoch: strings.Repeat("e", 65), Offset: 19}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
