@@ -383,8 +383,11 @@ func (l *roomLine) queue(e *Envelope) {
 // apply to a room's line, where one slow member would hold every message
 // of the room. many says o goes to several sessions (a fan-out).
 func enqueueLine(s *Session, o *outbound, many bool) {
-	_ = many // for the writer's fan-out mode, where the queue has one
-	s.enqueue(o, false)
+	var mode enqueueMode
+	if many {
+		mode |= fanOut
+	}
+	s.enqueue(o, mode)
 }
 
 // queueReplay queues a JoinFrom's replay, then what was held for the
