@@ -543,4 +543,58 @@ func TestDriverConfig(t *testing.T) {
 		expectMatch(t, other, `dropped=[1-9]`)
 		d.stop(t, other)
 	})
+
+	t.Run("event-queue-block", func(t *testing.T) {
+		t.Parallel()
+		d := runDriver(t, "events=1:1048576:1")
+		c := dial(t, d.url("/"), nil, false)
+		d.p.awaitPrefix("connect 1 ")
+		send(t, c, "stall 2000")
+		expectText(t, c, "stalling")
+		// The reader waits for room instead of closing: every message
+		// arrives, in order.
+		for i := 0; i < 20; i++ {
+			send(t, c, fmt.Sprintf("echo %d", i))
+		}
+		for i := 0; i < 20; i++ {
+			expectText(t, c, fmt.Sprint(i))
+		}
+		d.stop(t, c)
+	})
+
+	t.Run("idle-timeout", func(t *testing.T) {
+		t.Parallel()
+		d := runDriver(t, "idle=300")
+		c := dial(t, d.url("/"), nil, false)
+		expectClose(t, c, websocket.CloseGoingAway, "idle timeout")
+		d.p.awaitPrefix("close 1 1001 idle timeout")
+	})
+
+	t.Run("pong-timeout", func(t *testing.T) {
+		t.Parallel()
+		d := runDriver(t, "ping=100", "ping_timeout=200")
+		c := dial(t, d.url("/"), nil, false)
+		// gorilla answers pings only while reading; this client does not
+		// read until the session has failed.
+		d.p.awaitPrefix("error 1 -23 ")
+		d.p.awaitPrefix("close 1 1001")
+		_ = c
+	})
+
+	t.Run("stop-timeout", func(t *testing.T) {
+		t.Parallel()
+		d := runDriver(t)
+		c := dial(t, d.url("/"), nil, false)
+		d.p.awaitPrefix("connect 1 ")
+		// The client never reads, so it never answers the close frame:
+		// stop returns DMSC_WS_ERR_TIMEOUT when its timeout ends, and the
+		// program still frees everything and exits cleanly.
+		send(t, c, "stop 300")
+		d.p.awaitPrefix("stopped -12")
+		d.p.awaitPrefix("close 1 ")
+		d.p.awaitPrefix("freed")
+		if code := d.p.wait(); code != 0 {
+			t.Fatalf("exit code %d; stderr:\n%s", code, d.p.errb.String())
+		}
+	})
 }

@@ -135,3 +135,27 @@ func TestSpecExample(t *testing.T) {
 		}
 	}
 }
+
+// TestSpecExampleStatic links the example against libwsgate.a
+// (-buildmode=c-archive) instead of the shared library and checks one
+// client's view of a run: the broadcast, the welcome, then 1001.
+func TestSpecExampleStatic(t *testing.T) {
+	prog := builtStatic(t)
+	ln := loopback(t)
+	p := start(t, prog, ln, nil)
+	p.awaitPrefix("WebSocket server started on port 8080")
+	c := dial(t, "ws://"+ln.Addr().String()+"/", nil, false)
+	p.awaitPrefix("connected 1 ")
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	p.awaitPrefix("WebSocket server shutdown complete")
+	if code := p.wait(); code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", code, p.errb.String())
+	}
+	got := readAll(t, c)
+	want := []string{`{"type": "broadcast", "message": "Hello all!"}`, "Welcome!", `{"type": "room", "content": "Hello room!"}`}
+	if fmt.Sprint(got.msgs) != fmt.Sprint(want) || got.code != websocket.CloseGoingAway {
+		t.Errorf("received %q then close %d, want %q then 1001", got.msgs, got.code, want)
+	}
+}

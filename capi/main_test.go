@@ -27,10 +27,19 @@ var build struct {
 	skip string
 }
 
+// archive is the c-archive build, made only by the test that needs it.
+var archive struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if build.dir != "" {
-		os.RemoveAll(build.dir)
+	for _, d := range []string{build.dir, archive.dir} {
+		if d != "" {
+			os.RemoveAll(d)
+		}
 	}
 	if code == 0 {
 		if err := goleak.Find(); err != nil {
@@ -63,8 +72,8 @@ func built(t *testing.T) string {
 		steps := [][]string{
 			{goTool, "build", "-buildmode=c-shared", "-o", filepath.Join(build.dir, "libwsgate.so"), "."},
 			ccArgs(cc, "example_prog", "example/main.c", false),
-			ccArgs(cc, "api_test", "ctest/api_test.c", true),
-			ccArgs(cc, "driver", "ctest/driver.c", true),
+			ccArgs(cc, "api_test", "ctest/api_test.c", true, "-D_GNU_SOURCE", "-pthread"),
+			ccArgs(cc, "driver", "ctest/driver.c", true, "-D_GNU_SOURCE"),
 		}
 		for _, s := range steps {
 			cmd := exec.Command(s[0], s[1:]...)
@@ -87,10 +96,39 @@ func built(t *testing.T) string {
 	return build.dir
 }
 
+// builtStatic returns the example linked statically against libwsgate.a.
+func builtStatic(t *testing.T) string {
+	t.Helper()
+	built(t) // the same skip rules; cc exists past this point
+	archive.once.Do(func() {
+		archive.dir, archive.err = os.MkdirTemp("", "wsgate-capi-a-")
+		if archive.err != nil {
+			return
+		}
+		lib := filepath.Join(archive.dir, "libwsgate.a")
+		prog := filepath.Join(archive.dir, "example_static")
+		for _, s := range [][]string{
+			{filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildmode=c-archive", "-o", lib, "."},
+			{"cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-Iinclude", "-o", prog, "example/main.c", lib, "-lpthread"},
+		} {
+			cmd := exec.Command(s[0], s[1:]...)
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				archive.err = fmt.Errorf("%s: %v\n%s", strings.Join(s, " "), err, out)
+				return
+			}
+		}
+	})
+	if archive.err != nil {
+		t.Fatalf("building the c-archive: %v", archive.err)
+	}
+	return filepath.Join(archive.dir, "example_static")
+}
+
 // ccArgs compiles one C program against include/ and libwsgate.so in the
 // build directory; asan adds AddressSanitizer (with LeakSanitizer).
-func ccArgs(cc, out, src string, asan bool) []string {
-	args := []string{cc, "-std=c11", "-D_GNU_SOURCE", "-g", "-Wall", "-Wextra", "-Werror", "-Iinclude"}
+func ccArgs(cc, out, src string, asan bool, extra ...string) []string {
+	args := append([]string{cc, "-std=c11", "-g", "-Wall", "-Wextra", "-Werror", "-Iinclude"}, extra...)
 	if asan {
 		args = append(args, "-fsanitize=address", "-fno-omit-frame-pointer")
 	}

@@ -10,6 +10,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -715,11 +716,81 @@ static void test_sessions(void) {
     EXPECT_EQ(dmsc_ws_server_config_free(c), DMSC_WS_OK);
 }
 
+/* ---- sends from many threads while poll runs ------------------------------------ */
+
+enum { SENDERS = 4, SENDS = 500 };
+
+struct sender {
+    DMSCWSSessionManager* m;
+    uint32_t id;
+    int ok;
+};
+
+static void* send_loop(void* arg) {
+    struct sender* s = arg;
+    char msg[32];
+    for (int i = 0; i < SENDS; i++) {
+        int n = snprintf(msg, sizeof msg, "m%d", i);
+        int rc = (i % 2 == 0) ? dmsc_ws_session_manager_send(s->m, s->id, msg, (size_t)n)
+                              : dmsc_ws_session_manager_broadcast(s->m, msg, (size_t)n);
+        s->ok += rc == 1;
+    }
+    return NULL;
+}
+
+static int thread_connects;
+static void count_connect(DMSCWSSessionManager* m, DMSCWSSession* s, void* ud) {
+    (void)m;
+    (void)s;
+    (void)ud;
+    thread_connects++;
+}
+
+static void test_threads(void) {
+    DMSCWSServerConfig* c = dmsc_ws_server_config_new();
+    dmsc_ws_server_config_set_port(c, 0);
+    dmsc_ws_server_config_set_max_queued_messages(c, 1 << 20);
+    dmsc_ws_server_config_set_max_queued_bytes(c, 1 << 28);
+    DMSCWSSessionManager* m = dmsc_ws_session_manager_new(c);
+    dmsc_ws_session_manager_set_on_connect(m, count_connect, NULL);
+    EXPECT_EQ(dmsc_ws_session_manager_start(m), DMSC_WS_OK);
+    int fd = client_connect(dmsc_ws_session_manager_get_port(m));
+    poll_until(m, &thread_connects, 1);
+    uint32_t id = 0;
+    EXPECT_EQ(dmsc_ws_session_manager_get_session_ids(m, &id, 1), 1);
+
+    pthread_t th[SENDERS];
+    struct sender st[SENDERS];
+    for (int i = 0; i < SENDERS; i++) {
+        st[i] = (struct sender){.m = m, .id = id};
+        pthread_create(&th[i], NULL, send_loop, &st[i]);
+    }
+    /* Poll, and set callbacks, on this thread meanwhile. */
+    for (int i = 0; i < 20; i++) {
+        EXPECT_TRUE(dmsc_ws_session_manager_poll(m, 1) >= 0);
+        EXPECT_EQ(dmsc_ws_session_manager_set_on_connect(m, count_connect, (void*)(intptr_t)i), DMSC_WS_OK);
+    }
+    int ok = 0;
+    for (int i = 0; i < SENDERS; i++) {
+        pthread_join(th[i], NULL);
+        ok += st[i].ok;
+    }
+    EXPECT_EQ(ok, SENDERS * SENDS); /* every send reached the one session */
+    close(fd);
+    for (int i = 0; i < 300 && dmsc_ws_session_manager_get_active_count(m) != 0; i++) {
+        usleep(100 * 1000); /* bounded: 30 s */
+    }
+    EXPECT_EQ(dmsc_ws_session_manager_stop(m, 1000), DMSC_WS_OK);
+    EXPECT_EQ(dmsc_ws_session_manager_free(m), DMSC_WS_OK);
+    EXPECT_EQ(dmsc_ws_server_config_free(c), DMSC_WS_OK);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     test_config();
     test_manager_errors();
     test_sessions();
+    test_threads();
     if (failures != 0) {
         printf("FAIL %d of %d checks\n", failures, checks);
         return 1;

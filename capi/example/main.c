@@ -15,6 +15,8 @@
  * the program then broadcasts, welcomes the first ten sessions, exercises a
  * room and shuts down gracefully.
  */
+#define _XOPEN_SOURCE 700 /* sigaction, SA_ONSTACK */
+
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
