@@ -398,6 +398,7 @@ func TestDriverConfig(t *testing.T) {
 		t.Parallel()
 		d := runDriver(t, "rate=2:600000:2")
 		c := dial(t, d.url("/"), nil, false)
+		d.p.awaitPrefix("connect 1 ") // IDs follow connect order, not dial order
 		other := dial(t, d.url("/"), nil, false)
 		for _, m := range []string{"echo a", "echo b", "echo c"} {
 			send(t, c, m)
