@@ -370,7 +370,8 @@ int dmsc_ws_server_config_get_event_overflow_policy(DMSCWSServerConfig* config);
 DMSCWSSessionManager* dmsc_ws_session_manager_new(DMSCWSServerConfig* config);
 /* Frees manager. A running manager is stopped first without waiting for the
  * clients (as stop with timeout 0). Events not yet polled are discarded; no
- * callback runs. NULL is ignored. DMSC_WS_ERR_STATE from inside a callback. */
+ * callback runs. NULL is ignored. DMSC_WS_ERR_STATE from inside a callback
+ * or while another thread is in poll. */
 int dmsc_ws_session_manager_free(DMSCWSSessionManager* manager);
 
 /* Listens on host:port (or the inherited socket) and serves the WebSocket
