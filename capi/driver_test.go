@@ -598,4 +598,54 @@ func TestDriverConfig(t *testing.T) {
 			t.Fatalf("exit code %d; stderr:\n%s", code, d.p.errb.String())
 		}
 	})
+
+	// A client that does not read fills its send queue; the policy decides.
+	for _, tc := range []struct {
+		name, policy string
+		check        func(t *testing.T, d *driver, flood []string, slow *websocket.Conn)
+	}{
+		{"slow-disconnect", "0", func(t *testing.T, d *driver, flood []string, slow *websocket.Conn) {
+			if flood[3] == "0" {
+				t.Errorf("no send was refused as closed after the disconnect: %q", flood[0])
+			}
+			d.p.awaitPrefix("close 1 1008")
+		}},
+		{"slow-drop-newest", "2", func(t *testing.T, d *driver, flood []string, slow *websocket.Conn) {
+			if flood[2] == "0" || flood[3] != "0" {
+				t.Errorf("want refusals with DMSC_WS_ERR_QUEUE_FULL and the session open: %q", flood[0])
+			}
+			// Drain it (the messages that fitted), so that it can answer
+			// the close frame at stop.
+			go func() {
+				for {
+					if _, _, err := slow.ReadMessage(); err != nil {
+						return
+					}
+				}
+			}()
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			d := runDriver(t, "queue=4:1048576:"+tc.policy)
+			slow := dial(t, d.url("/"), nil, false)
+			d.p.awaitPrefix("connect 1 ")
+			c := dial(t, d.url("/"), nil, false)
+			d.p.awaitPrefix("connect 2 ")
+			// 32 MiB to a client that reads nothing: far past what the
+			// socket buffers and the queue (4 messages, 1 MiB) hold.
+			send(t, c, "flood 1 512 65536")
+			flood := expectMatch(t, c, `^flood ok=(\d+) full=(\d+) closed=(\d+) other=0$`)
+			tc.check(t, d, flood, slow)
+			send(t, c, "ids")
+			if tc.policy == "2" {
+				expectText(t, c, "ids 1 2") // still open
+			} else {
+				expectText(t, c, "ids 2")
+			}
+			send(t, c, "stats")
+			expectMatch(t, c, `dropped=[1-9]`)
+			d.stop(t, c)
+		})
+	}
 }

@@ -183,6 +183,23 @@ static void on_message(DMSCWSSessionManager* m, DMSCWSSession* s, DMSWSMessageTy
         uint32_t id = (uint32_t)strtoul(next(&rest), NULL, 10);
         uint16_t code = (uint16_t)strtoul(next(&rest), NULL, 10);
         reply(s, "ok %d", dmsc_ws_session_manager_disconnect(m, id, code, rest));
+    } else if (strcmp(cmd, "flood") == 0) {
+        /* flood <id> <count> <size>: binary messages to a session, counting
+         * how each send was answered. */
+        uint32_t id = (uint32_t)strtoul(next(&rest), NULL, 10);
+        int count = atoi(next(&rest));
+        size_t size = strtoul(rest, NULL, 10);
+        char* buf = calloc(1, size);
+        int ok = 0, full = 0, closed = 0, other = 0;
+        for (int i = 0; i < count; i++) {
+            int r = dmsc_ws_session_manager_send_binary(m, id, buf, size);
+            ok += r == 1;
+            full += r == DMSC_WS_ERR_QUEUE_FULL;
+            closed += r == DMSC_WS_ERR_CLOSED;
+            other += r != 1 && r != DMSC_WS_ERR_QUEUE_FULL && r != DMSC_WS_ERR_CLOSED;
+        }
+        free(buf);
+        reply(s, "flood ok=%d full=%d closed=%d other=%d", ok, full, closed, other);
     } else if (strcmp(cmd, "stall") == 0) {
         /* Keep poll busy, as a slow application would, so that the event
          * queue fills. */
