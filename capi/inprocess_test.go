@@ -18,9 +18,13 @@ import (
 // testManager starts a manager on 127.0.0.1 with a free port.
 // Its send queues are large enough that the floods below never make a
 // client a slow consumer.
-func testManager(t *testing.T) (m *manager, url string, free func()) {
+// maxConns other than 0 sets max_connections.
+func testManager(t *testing.T, maxConns int) (m *manager, url string, free func()) {
 	t.Helper()
 	cfg := dmsc_ws_server_config_new()
+	if maxConns != 0 && dmsc_ws_server_config_set_max_connections(cfg, as(dmsc_ws_session_get_id(nil), maxConns)) != codeOK {
+		t.Fatal("set_max_connections failed")
+	}
 	if dmsc_ws_server_config_set_port(cfg, 0) != codeOK ||
 		dmsc_ws_server_config_set_max_queued_messages(cfg, 1<<20) != codeOK ||
 		dmsc_ws_server_config_set_max_queued_bytes(cfg, 1<<28) != codeOK {
@@ -71,7 +75,7 @@ func awaitDone(t *testing.T, s *session) {
 // reserved when the counter wraps, and reserved until the close event has
 // been polled.
 func TestSessionIDs(t *testing.T) {
-	m, url, free := testManager(t)
+	m, url, free := testManager(t, 0)
 	defer free()
 	connect := func(wantID uint32) *websocket.Conn {
 		t.Helper()
@@ -122,7 +126,7 @@ func TestSessionIDs(t *testing.T) {
 // library's synchronisation, and every call must answer with a count or
 // DMSC_WS_ERR_STATE, never anything else.
 func TestConcurrentCalls(t *testing.T) {
-	m, url, free := testManager(t)
+	m, url, free := testManager(t, 0)
 	cm := m.shell
 	const clients = 4
 	conns := make([]*websocket.Conn, clients)
@@ -218,6 +222,41 @@ func TestConcurrentCalls(t *testing.T) {
 		t.Errorf("%d sessions active after stop", n)
 	}
 	free()
+}
+
+// TestAdmitBound checks that handshakes are refused with 503 while
+// 2 * max_connections IDs wait for their close event to be polled, so an
+// application that stops polling cannot be made to hold unbounded state.
+func TestAdmitBound(t *testing.T) {
+	m, url, free := testManager(t, 1)
+	defer free()
+	for i := 1; i <= 2; i++ { // two sessions come and go; nobody polls
+		c := dial(t, url, nil, false)
+		var s *session
+		for j := 0; j < 3000 && s == nil; j++ {
+			s, _ = m.ids.get(uint32(i))
+			if s == nil {
+				time.Sleep(10 * time.Millisecond) // bounded: 30 s; nothing to await without polling
+			}
+		}
+		if s == nil {
+			t.Fatalf("session %d never connected", i)
+		}
+		c.Close()
+		awaitDone(t, s)
+	}
+	d := websocket.Dialer{HandshakeTimeout: 30 * time.Second}
+	c, resp, err := d.Dial(url, nil)
+	if err == nil {
+		c.Close()
+		t.Fatal("a handshake was accepted with 2 IDs reserved and max_connections 1")
+	}
+	if resp == nil || resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("refusal %v %v, want 503 with Retry-After", resp, err)
+	}
+	pollUntil(t, m, func() bool { return m.ids.reserved() == 0 }, "release of the IDs")
+	dial(t, url, nil, false) // admitted again
+	pollUntil(t, m, func() bool { return m.ids.reserved() == 1 }, "the new session")
 }
 
 // TestEventQueueBound checks the event queue's bound and policies.

@@ -195,6 +195,14 @@ func (m *manager) start() error {
 		abandon()
 		return wrap(codeConfig, "config refused", err)
 	}
+	if verifier != nil {
+		abandon = func() {
+			verifier.Close()
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			_, _ = h.Shutdown(ctx)
+		}
+	}
 	ws, err := middleware.New(h, mc)
 	if err != nil {
 		abandon()
