@@ -112,6 +112,150 @@ func benchBroadcast(b *testing.B, srv *benchServer, cl *benchClients, n int, sen
 	b.ReportMetric(float64(ccpu1-ccpu0)/d, "client-ns/delivery")
 }
 
+// BenchmarkEcho measures request/response: 100 connections in a closed
+// loop, each sending a 64-byte text request stamped with its send time,
+// awaiting the reply (the server sends every message back to its sender)
+// and sending the next. One iteration is one round trip; b.N round trips
+// are spread evenly over the connections. Reported:
+//
+//	rt/s          round trips / time from the first request to the last reply
+//	p50-µs p99-µs round-trip latency seen by the clients
+//	server-ns/rt  CPU time of the server process (this one) per round trip
+//	client-ns/rt  CPU time of the client process per round trip
+//	allocs/rt     heap allocations of the server process per round trip
+//
+// gorilla is the chat baseline answering through the client's write pump
+// (the same shape as wsgate: the reader hands the reply to a writer);
+// gorilla-inline writes the reply on the reader goroutine, as gorilla's
+// examples/echo does. Run with -benchtime=200000x or so; compare
+// implementations within one run.
+func BenchmarkEcho(b *testing.B) {
+	bin := benchBuildWsbench(b)
+	const conns = benchEchoConns
+	for _, impl := range []string{"wsgate", "gorilla", "gorilla-inline"} {
+		b.Run(impl, func(b *testing.B) {
+			srv := benchStartServer(b, impl, hub.Config{}, false)
+			cl := benchDial(b, bin, srv.addr, conns)
+			benchAwaitSessions(b, srv, conns)
+			b.Run(strconv.Itoa(conns), func(b *testing.B) { benchEcho(b, cl) })
+			cl.close(b)
+			srv.stop()
+		})
+	}
+}
+
+// benchEchoConns is the connection count of BenchmarkEcho.
+const benchEchoConns = 100
+
+func benchEcho(b *testing.B, cl *benchClients) {
+	var ms0, ms1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	cpu0, ccpu0 := benchCPU(), cl.cpu(b)
+	b.ResetTimer()
+	line := cl.ask(b, "echo "+strconv.Itoa(b.N))
+	b.StopTimer()
+	cpu1, ccpu1 := benchCPU(), cl.cpu(b)
+	runtime.ReadMemStats(&ms1)
+	f := benchFields(b, line, "echo ")
+	if f["rt"] != float64(b.N) || f["n"] != float64(b.N) || f["ns"] <= 0 {
+		b.Fatalf("wsbench client: %s", line)
+	}
+	n := float64(b.N)
+	b.ReportMetric(n/(f["ns"]/1e9), "rt/s")
+	b.ReportMetric(f["p50_ns"]/1e3, "p50-µs")
+	b.ReportMetric(f["p99_ns"]/1e3, "p99-µs")
+	b.ReportMetric(float64(cpu1-cpu0)/n, "server-ns/rt")
+	b.ReportMetric(float64(ccpu1-ccpu0)/n, "client-ns/rt")
+	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/n, "allocs/rt")
+}
+
+// BenchmarkPaced broadcasts 64-byte text messages at a fixed rate to every
+// session, each stamped with the time it was due to be published (so a
+// publisher that falls behind counts against the implementation, not in
+// its favour), and reports what the clients saw:
+//
+//	deliveries/s       messages received / time from the first due time to the last receipt
+//	p50-ms p99-ms max-ms  latency from the due time to receipt, over every delivery
+//	lost/delivery      deliveries that never arrived (a session closed) / deliveries due
+//	server-ns/delivery CPU time of the server process
+//
+// The cases are sessions x messages per second: 1000x100 and 10000x10 offer
+// 100,000 deliveries/s each, within both implementations' closed-loop
+// capacity here. One iteration is one broadcast, so -benchtime=1000x runs
+// 10 s at 100 msg/s.
+func BenchmarkPaced(b *testing.B) {
+	bin := benchBuildWsbench(b)
+	for _, impl := range benchImpls {
+		b.Run(impl, func(b *testing.B) {
+			for _, c := range []struct{ n, rate int }{{1000, 100}, {10000, 10}} {
+				srv := benchStartServer(b, impl, hub.Config{PongTimeout: 60 * time.Second}, false)
+				cl := benchDial(b, bin, srv.addr, c.n)
+				benchAwaitSessions(b, srv, c.n)
+				var sent int64 // cumulative over the framework's runs
+				b.Run(fmt.Sprintf("%dx%d", c.n, c.rate), func(b *testing.B) { benchPaced(b, srv, cl, c.n, c.rate, &sent) })
+				cl.close(b)
+				srv.stop()
+			}
+		})
+	}
+}
+
+func benchPaced(b *testing.B, srv *benchServer, cl *benchClients, n, rate int, sent *int64) {
+	interval := time.Second / time.Duration(rate)
+	cl.ask(b, "latency") // forget earlier runs
+	before := benchFields(b, cl.ask(b, "count"), "count ")
+	cpu0 := benchCPU()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		due := start.Add(time.Duration(i) * interval)
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d) // pacing the publisher, not synchronising
+		}
+		srv.broadcast(chatbaseline.AppendStamp(nil, chatbaseline.StampKindPaced, due, benchPayload))
+	}
+	*sent += int64(b.N)
+	// "ok", or "short" if a session closed (reported below as lost).
+	if line := cl.ask(b, "wait "+strconv.FormatInt(*sent, 10)); strings.HasPrefix(line, "timeout") {
+		b.Fatalf("waiting for %d messages per client: %s", *sent, line)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	cpu1 := benchCPU()
+	lat := benchFields(b, cl.ask(b, "latency"), "latency ")
+	after := benchFields(b, cl.ask(b, "count"), "count ")
+	due := float64(b.N) * float64(n)
+	got := after["total"] - before["total"]
+	b.ReportMetric(got/elapsed.Seconds(), "deliveries/s")
+	b.ReportMetric(lat["p50_ns"]/1e6, "p50-ms")
+	b.ReportMetric(lat["p99_ns"]/1e6, "p99-ms")
+	b.ReportMetric(lat["max_ns"]/1e6, "max-ms")
+	b.ReportMetric((due-got)/due, "lost/delivery")
+	b.ReportMetric(float64(cpu1-cpu0)/due, "server-ns/delivery")
+	if lat["n"] != got {
+		b.Errorf("%v latency samples for %v deliveries", lat["n"], got)
+	}
+}
+
+// benchFields parses a wsbench answer "prefix k=v k=v…".
+func benchFields(b *testing.B, line, prefix string) map[string]float64 {
+	b.Helper()
+	if !strings.HasPrefix(line, prefix) {
+		b.Fatalf("wsbench client: %q, want %q…", line, prefix)
+	}
+	f := make(map[string]float64)
+	for _, kv := range strings.Fields(strings.TrimPrefix(line, prefix)) {
+		k, v, ok := strings.Cut(kv, "=")
+		x, err := strconv.ParseFloat(v, 64)
+		if !ok || err != nil {
+			b.Fatalf("wsbench client: %q", line)
+		}
+		f[k] = x
+	}
+	return f
+}
+
 // BenchmarkIdleSessions opens 10,000 idle sessions and reports the server's
 // memory per session, two ways:
 //
@@ -220,7 +364,10 @@ type benchServer struct {
 }
 
 // benchStartServer starts impl on 127.0.0.1 (wsgate with cfg); with count,
-// the listener counts every Write on the connections it accepts.
+// the listener counts every Write on the connections it accepts. Every
+// implementation sends a message a client sends back to that client: wsgate
+// from OnMessage, the chat baseline through the client's write pump
+// (gorilla) or from its reader goroutine (gorilla-inline).
 func benchStartServer(b *testing.B, impl string, cfg hub.Config, count bool) *benchServer {
 	b.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -239,6 +386,7 @@ func benchStartServer(b *testing.B, impl string, cfg hub.Config, count bool) *be
 		if err != nil {
 			b.Fatal(err)
 		}
+		h.OnMessage(func(s *hub.Session, m hub.Message) { s.Send(m) })
 		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			h.Accept(w, r, hub.AcceptOptions{OriginChecked: true})
 		})
@@ -249,8 +397,12 @@ func benchStartServer(b *testing.B, impl string, cfg hub.Config, count bool) *be
 			defer cancel()
 			h.Shutdown(ctx)
 		}
-	case "gorilla":
-		h := chatbaseline.New()
+	case "gorilla", "gorilla-inline":
+		reply := chatbaseline.EchoQueued
+		if impl == "gorilla-inline" {
+			reply = chatbaseline.EchoInline
+		}
+		h := chatbaseline.New(reply)
 		handler = h
 		s.broadcast = h.Broadcast
 		s.sessions = h.Sessions
