@@ -170,6 +170,87 @@ func benchEcho(b *testing.B, cl *benchClients) {
 	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/n, "allocs/rt")
 }
 
+// BenchmarkEchoCompare is BenchmarkEcho with the implementations side by
+// side: every server and its client process are up at once, and the b.N
+// round trips of each implementation are made in 10 rounds, the
+// implementations taking turns (in a rotating order) within each round, so
+// that a change of load on a shared machine falls on all of them alike. Its
+// ratios are the figure to compare:
+//
+//	IMPL-rt/s             round trips / time spent making them
+//	IMPL-p50-µs IMPL-p99-µs  over all of IMPL's round trips
+//	IMPL-server-ns/rt     CPU time of the server process (this one, with
+//	                      only IMPL busy) per round trip
+//	wsgate/gorilla        wsgate's rt/s / gorilla's (and /gorilla-inline)
+//
+// Run it with -benchtime=300000x (round trips per implementation).
+func BenchmarkEchoCompare(b *testing.B) {
+	bin := benchBuildWsbench(b)
+	const conns = benchEchoConns
+	impls := []string{"wsgate", "gorilla", "gorilla-inline"}
+	type side struct {
+		name     string
+		srv      *benchServer
+		cl       *benchClients
+		rt, ns   float64
+		cpu, mem int64
+	}
+	var sides []*side
+	defer func() {
+		for _, s := range sides {
+			s.cl.close(b)
+			s.srv.stop()
+		}
+	}()
+	for _, impl := range impls {
+		srv := benchStartServer(b, impl, hub.Config{}, false)
+		cl := benchDial(b, bin, srv.addr, conns)
+		sides = append(sides, &side{name: impl, srv: srv, cl: cl})
+		benchAwaitSessions(b, srv, conns)
+	}
+	b.Run(strconv.Itoa(conns), func(b *testing.B) {
+		rounds := min(10, max(1, b.N/conns))
+		for _, s := range sides {
+			s.rt, s.ns, s.cpu = 0, 0, 0
+			s.cl.ask(b, "echolat") // forget earlier runs
+		}
+		b.ResetTimer()
+		for r := range rounds {
+			share := b.N / rounds
+			if r < b.N%rounds {
+				share++
+			}
+			for i := range sides {
+				s := sides[(r+i)%len(sides)]
+				cpu0 := benchCPU()
+				line := s.cl.ask(b, "echo "+strconv.Itoa(share))
+				s.cpu += benchCPU() - cpu0
+				f := benchFields(b, line, "echo ")
+				if f["rt"] != float64(share) || f["ns"] <= 0 {
+					b.Fatalf("%s: wsbench client: %s", s.name, line)
+				}
+				s.rt += f["rt"]
+				s.ns += f["ns"]
+			}
+		}
+		b.StopTimer()
+		rate := make(map[string]float64)
+		for _, s := range sides {
+			lat := benchFields(b, s.cl.ask(b, "echolat"), "echolat ")
+			if lat["n"] != s.rt {
+				b.Fatalf("%s: %v round trips timed, %v made", s.name, lat["n"], s.rt)
+			}
+			rate[s.name] = s.rt / (s.ns / 1e9)
+			b.ReportMetric(rate[s.name], s.name+"-rt/s")
+			b.ReportMetric(lat["p50_ns"]/1e3, s.name+"-p50-µs")
+			b.ReportMetric(lat["p99_ns"]/1e3, s.name+"-p99-µs")
+			b.ReportMetric(float64(s.cpu)/s.rt, s.name+"-server-ns/rt")
+		}
+		b.ReportMetric(rate["wsgate"]/rate["gorilla"], "wsgate/gorilla")
+		b.ReportMetric(rate["wsgate"]/rate["gorilla-inline"], "wsgate/gorilla-inline")
+	})
+}
+
 // BenchmarkPaced broadcasts 64-byte text messages at a fixed rate to every
 // session, each stamped with the time it was due to be published (so a
 // publisher that falls behind counts against the implementation, not in
@@ -236,6 +317,90 @@ func benchPaced(b *testing.B, srv *benchServer, cl *benchClients, n, rate int, s
 	if lat["n"] != got {
 		b.Errorf("%v latency samples for %v deliveries", lat["n"], got)
 	}
+}
+
+// BenchmarkPacedCompare is BenchmarkPaced at 1,000 sessions x 100 msg/s
+// with wsgate and gorilla side by side: both servers and their client
+// processes are up at once, and the b.N broadcasts of each are published in
+// 10 rounds, the two taking turns, so that a change of load on the shared
+// machine falls on both alike. Reported per implementation: IMPL-p50-ms,
+// IMPL-p99-ms, IMPL-max-ms (due time to receipt, every delivery),
+// IMPL-lost/delivery, and wsgate/gorilla-p50 and wsgate/gorilla-p99 (ratios
+// of latencies: below 1 is wsgate faster). (Two servers of 10,000 sessions
+// would need more descriptors than this process may open.) Run it with
+// -benchtime=1000x (10 s per implementation).
+func BenchmarkPacedCompare(b *testing.B) {
+	bin := benchBuildWsbench(b)
+	const n, rate = 1000, 100
+	type side struct {
+		name string
+		srv  *benchServer
+		cl   *benchClients
+		sent int64 // cumulative over the framework's runs
+	}
+	var sides []*side
+	defer func() {
+		for _, s := range sides {
+			s.cl.close(b)
+			s.srv.stop()
+		}
+	}()
+	for _, impl := range benchImpls {
+		srv := benchStartServer(b, impl, hub.Config{PongTimeout: 60 * time.Second}, false)
+		cl := benchDial(b, bin, srv.addr, n)
+		sides = append(sides, &side{name: impl, srv: srv, cl: cl})
+		benchAwaitSessions(b, srv, n)
+	}
+	b.Run(fmt.Sprintf("%dx%d", n, rate), func(b *testing.B) {
+		interval := time.Second / time.Duration(rate)
+		rounds := min(10, b.N)
+		before := make(map[string]float64)
+		for _, s := range sides {
+			s.cl.ask(b, "latency") // forget earlier runs
+			before[s.name] = benchFields(b, s.cl.ask(b, "count"), "count ")["total"]
+		}
+		b.ResetTimer()
+		for r := range rounds {
+			k := b.N / rounds
+			if r < b.N%rounds {
+				k++
+			}
+			for i := range sides {
+				s := sides[(r+i)%len(sides)]
+				start := time.Now()
+				for j := range k {
+					due := start.Add(time.Duration(j) * interval)
+					if d := time.Until(due); d > 0 {
+						time.Sleep(d) // pacing the publisher, not synchronising
+					}
+					s.srv.broadcast(chatbaseline.AppendStamp(nil, chatbaseline.StampKindPaced, due, benchPayload))
+				}
+				s.sent += int64(k)
+				// Let this round's messages arrive before the other
+				// implementation's round starts.
+				if line := s.cl.ask(b, "wait "+strconv.FormatInt(s.sent, 10)); strings.HasPrefix(line, "timeout") {
+					b.Fatalf("%s: waiting for %d messages per client: %s", s.name, s.sent, line)
+				}
+			}
+		}
+		b.StopTimer()
+		p := make(map[string]map[string]float64)
+		for _, s := range sides {
+			lat := benchFields(b, s.cl.ask(b, "latency"), "latency ")
+			got := benchFields(b, s.cl.ask(b, "count"), "count ")["total"] - before[s.name]
+			due := float64(b.N) * n
+			if lat["n"] != got {
+				b.Errorf("%s: %v latency samples for %v deliveries", s.name, lat["n"], got)
+			}
+			p[s.name] = lat
+			b.ReportMetric(lat["p50_ns"]/1e6, s.name+"-p50-ms")
+			b.ReportMetric(lat["p99_ns"]/1e6, s.name+"-p99-ms")
+			b.ReportMetric(lat["max_ns"]/1e6, s.name+"-max-ms")
+			b.ReportMetric((due-got)/due, s.name+"-lost/delivery")
+		}
+		b.ReportMetric(p["wsgate"]["p50_ns"]/p["gorilla"]["p50_ns"], "wsgate/gorilla-p50")
+		b.ReportMetric(p["wsgate"]["p99_ns"]/p["gorilla"]["p99_ns"], "wsgate/gorilla-p99")
+	})
 }
 
 // benchFields parses a wsbench answer "prefix k=v k=v…".

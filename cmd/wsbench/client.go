@@ -41,6 +41,9 @@ type stats struct {
 	paced histogram // paced broadcast: send time (stamped by the server) to receipt
 	echo  histogram // request/response: request sent to reply received
 	run   atomic.Pointer[echoRun]
+	// echoTotal accumulates the round trips of every echo run since the
+	// last "echolat"; only the command goroutine uses it.
+	echoTotal histCounts
 }
 
 // echoRun is one "echo N" command in progress.
@@ -182,7 +185,10 @@ func runClient(ctx context.Context, o options, stdin io.Reader, stdout io.Writer
 				fmt.Fprintf(stdout, "ok %d\n", t)
 			}
 		case "latency":
-			fmt.Fprintf(stdout, "latency %s\n", st.paced.take())
+			fmt.Fprintf(stdout, "latency %s\n", st.paced.take().summary())
+		case "echolat":
+			fmt.Fprintf(stdout, "echolat %s\n", st.echoTotal.summary())
+			st.echoTotal = histCounts{}
 		case "echo":
 			n, err := strconv.ParseInt(arg, 10, 64)
 			if err != nil || n < 1 {
@@ -248,7 +254,9 @@ func runEcho(ctx context.Context, conns []*counted, st *stats, n int64, timeout 
 	if f := run.failed.Load(); f > 0 {
 		return fmt.Sprintf("error echo: %d connections could not send", f)
 	}
-	s := st.echo.take()
+	counts := st.echo.take()
+	st.echoTotal.add(counts)
+	s := counts.summary()
 	if int64(s.n) != n {
 		return fmt.Sprintf("error echo: %d replies, want %d", s.n, n)
 	}

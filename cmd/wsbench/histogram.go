@@ -52,16 +52,32 @@ type summary struct {
 	p50, p99, max time.Duration
 }
 
-// take returns the summary and empties the histogram.
-func (h *histogram) take() summary {
-	var merged [histBuckets]uint64
-	var s summary
+// take returns the counts and empties the histogram.
+func (h *histogram) take() *histCounts {
+	var merged histCounts
 	for i := range h.shards {
 		for j := range h.shards[i] {
-			c := h.shards[i][j].Swap(0)
-			merged[j] += c
-			s.n += c
+			merged[j] += h.shards[i][j].Swap(0)
 		}
+	}
+	return &merged
+}
+
+// histCounts is a histogram taken, owned by one goroutine.
+type histCounts [histBuckets]uint64
+
+// add adds o's counts to c.
+func (c *histCounts) add(o *histCounts) {
+	for j := range c {
+		c[j] += o[j]
+	}
+}
+
+// summary returns the count, median, 99th percentile and maximum.
+func (c *histCounts) summary() summary {
+	var s summary
+	for _, n := range c {
+		s.n += n
 	}
 	if s.n == 0 {
 		return s
@@ -69,12 +85,12 @@ func (h *histogram) take() summary {
 	rank := func(q float64) uint64 { return max(1, uint64(q*float64(s.n)+0.999999)) }
 	r50, r99 := rank(0.50), rank(0.99)
 	var seen uint64
-	for j, c := range merged {
-		if c == 0 {
+	for j, n := range c {
+		if n == 0 {
 			continue
 		}
 		before := seen
-		seen += c
+		seen += n
 		v := time.Duration(histValue(j))
 		if before < r50 && seen >= r50 {
 			s.p50 = v

@@ -139,6 +139,17 @@ func TestServerAndClient(t *testing.T) {
 				t.Fatalf("echo: %v %v; stderr: %s", f, err, stderr.String())
 			}
 			ask(cl, "count", "count total=500 min=10 max=10 closed=0")
+			fmt.Fprintln(cl.in, "echo 50")
+			if _, err := cl.expect("echo rt=50 "); err != nil {
+				t.Fatal(err)
+			}
+			// echolat covers both runs, then starts again.
+			if f, err := cl.askFields("echolat"); err != nil || f["n"] != 1053 || f["p50_ns"] <= 0 {
+				t.Fatalf("echolat: %v %v", f, err)
+			}
+			if f, err := cl.askFields("echolat"); err != nil || f["n"] != 0 {
+				t.Fatalf("echolat after taking it: %v %v", f, err)
+			}
 			ask(cl, "echo 0", "error echo needs a positive count")
 			if f, err := srv.askFields("stats"); err != nil || f["rss"] <= 0 || f["sessions"] != 50 {
 				t.Fatalf("stats: %v %v", f, err)
@@ -249,12 +260,12 @@ func TestHistogram(t *testing.T) {
 	for i := 1; i <= 10000; i++ {
 		h.record(i, time.Duration(i)*time.Microsecond)
 	}
-	s := h.take()
+	s := h.take().summary()
 	near := func(got, want time.Duration) bool { return got >= want*96/100 && got <= want*104/100 }
 	if s.n != 10000 || !near(s.p50, 5*time.Millisecond) || !near(s.p99, 9900*time.Microsecond) || !near(s.max, 10*time.Millisecond) {
 		t.Fatalf("summary %v", s)
 	}
-	if s := h.take(); s.n != 0 || s.p50 != 0 {
+	if s := h.take().summary(); s.n != 0 || s.p50 != 0 {
 		t.Fatalf("after take: %v", s)
 	}
 	for _, v := range []int64{0, 1, 31, 32, 33, 63, 64, 1000, 1 << 40, math.MaxInt64} {
