@@ -187,6 +187,9 @@ func benchEcho(b *testing.B, cl *benchClients) {
 //	IMPL-server-ns/rt     CPU time of the server process (this one, with
 //	                      only IMPL busy) per round trip
 //	wsgate/gorilla        wsgate's rt/s / gorilla's (and /gorilla-inline)
+//	wsgate/gorilla-cpu    wsgate's server-ns/rt / gorilla's (and
+//	                      /gorilla-inline-cpu): steadier than the rates
+//	                      when the machine is loaded
 //
 // Run it with -benchtime=300000x (round trips per implementation).
 func BenchmarkEchoCompare(b *testing.B) {
@@ -239,7 +242,7 @@ func BenchmarkEchoCompare(b *testing.B) {
 			}
 		}
 		b.StopTimer()
-		rate := make(map[string]float64)
+		rate, cpu := make(map[string]float64), make(map[string]float64)
 		for _, s := range sides {
 			lat := benchFields(b, s.cl.ask(b, "echolat"), "echolat ")
 			if lat["n"] != s.rt {
@@ -249,10 +252,13 @@ func BenchmarkEchoCompare(b *testing.B) {
 			b.ReportMetric(rate[s.name], s.name+"-rt/s")
 			b.ReportMetric(lat["p50_ns"]/1e3, s.name+"-p50-µs")
 			b.ReportMetric(lat["p99_ns"]/1e3, s.name+"-p99-µs")
-			b.ReportMetric(float64(s.cpu)/s.rt, s.name+"-server-ns/rt")
+			cpu[s.name] = float64(s.cpu) / s.rt
+			b.ReportMetric(cpu[s.name], s.name+"-server-ns/rt")
 		}
 		b.ReportMetric(rate["wsgate"]/rate["gorilla"], "wsgate/gorilla")
 		b.ReportMetric(rate["wsgate"]/rate["gorilla-inline"], "wsgate/gorilla-inline")
+		b.ReportMetric(cpu["wsgate"]/cpu["gorilla"], "wsgate/gorilla-cpu")
+		b.ReportMetric(cpu["wsgate"]/cpu["gorilla-inline"], "wsgate/gorilla-inline-cpu")
 	})
 }
 
