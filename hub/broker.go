@@ -58,6 +58,12 @@ type Envelope struct {
 	Code   int    // OpClose: the close code
 	Reason string // OpClose: the close reason
 	Room   string // OpJoin, OpLeave: the room
+
+	// Epoch and Offset are the message's position in the history of the
+	// room in Target (OpMessage, ToRoom, a room with a HistoryPolicy);
+	// Offset 0 means the message has no position.
+	Epoch  string
+	Offset uint64
 }
 
 // DestNode returns the one node an envelope is for: the node of the session

@@ -200,6 +200,9 @@ func (h *Hub) startCluster() error {
 	if c.presence.remote != nil {
 		c.run(h.cluster.presence.run)
 	}
+	if h.hist.on {
+		c.run(h.hist.run)
+	}
 	return nil
 }
 
@@ -235,6 +238,11 @@ func (h *Hub) stopCluster(ctx context.Context) {
 		c.cancelBase()
 		if err := h.broker.Close(); err != nil {
 			h.logger().Warn("wsgate: closing broker", "node", h.node, "err", err)
+		}
+		if h.hist.on {
+			if err := h.hist.store.Close(); err != nil {
+				h.logger().Warn("wsgate: closing history store", "node", h.node, "err", err)
+			}
 		}
 	})
 }
@@ -392,7 +400,7 @@ func (h *Hub) applyRemote(e *Envelope) {
 		case OpClose:
 			s.closeWith(e.Code, e.Reason, false)
 		case OpJoin:
-			if err := h.join(s, e.Room, false); err != nil {
+			if _, err := h.join(s, e.Room, false, nil); err != nil {
 				h.logDebug(s, "remote join", err)
 			}
 		case OpLeave:

@@ -194,6 +194,11 @@ type Config struct {
 	// unique in a cluster. Empty means a random 64-bit hex string.
 	NodeID string
 
+	// History keeps the recent messages of the rooms the application
+	// chooses, gives them positions and lets a session rejoin from a
+	// position (Hub.JoinFrom). The zero value means no room has history.
+	History HistoryConfig
+
 	// Logger receives the hub's diagnostics. Nil means silent.
 	Logger *slog.Logger
 }
@@ -310,6 +315,12 @@ func (c *Config) validate() error {
 		return bad("Presence", "needs a Broker that implements PresenceBroker")
 	case len(c.NodeID) > 64:
 		return bad("NodeID", "must be at most 64 bytes")
+	case c.History.Policy != nil && c.Broker != nil && c.History.Store == nil:
+		return bad("History.Store", "must be set with a Broker: every node needs the same store for positions to be cluster-wide")
+	case c.History.Policy == nil && (c.History.Store != nil || c.History.Frame != nil):
+		return bad("History.Policy", "must be set with History.Store or History.Frame: no room would have history")
+	case c.History.Timeout < 0:
+		return bad("History.Timeout", "must not be negative")
 	}
 	return nil
 }

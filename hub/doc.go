@@ -70,6 +70,20 @@
 // MemoryBus joins hubs in one process and is the reference implementation
 // of the Broker contract; hub/brokertest is the suite every broker passes.
 //
+// # History and recovery
+//
+// With Config.History, the rooms the application chooses keep their recent
+// messages in a Store, and every message sent to them gets a Position: an
+// epoch and an offset that grows by one per message in the room, across
+// the cluster. HistoryConfig.Frame puts the position into each message
+// once, so clients learn where they are. Hub.JoinFrom rejoins a session
+// from the last position its client saw: the hub queues what it missed and
+// then the live messages, with no gap and no duplicate, or tells the
+// application the session must resynchronise (trimmed, another epoch).
+// Each node delivers a room's messages in offset order and reads back from
+// the store what the broker did not bring. MemoryStore is the in-process
+// store; hub/storetest is the suite every store passes.
+//
 // # Shutdown
 //
 // Shutdown stops admitting sessions, lets every queued message reach its

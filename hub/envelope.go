@@ -9,11 +9,12 @@ import (
 // ErrBadEnvelope wraps every error UnmarshalBinary returns.
 var ErrBadEnvelope = errors.New("hub: malformed envelope")
 
-// envelopeVersion is the first byte of an encoded envelope. Version 1 (a
-// message only: no op, code, reason or room) is still decoded, so that nodes
-// can be upgraded one at a time.
+// envelopeVersion is the first byte of an encoded envelope. Versions 1 (a
+// message only: no op, code, reason or room) and 2 (no history position)
+// are still decoded, so that nodes can be upgraded one at a time.
 const (
-	envelopeVersion   = 2
+	envelopeVersion   = 3
+	envelopeVersionV2 = 2
 	envelopeVersionV1 = 1
 )
 
@@ -28,11 +29,11 @@ const (
 
 // MarshalBinary encodes the envelope for a network broker: a version byte,
 // the op, kind and message type, then the node, target, except list and
-// data, the close code, the close reason and the room, each string preceded
-// by its length as a uvarint. Brokers for Redis, NATS or anything else send
+// data, the close code, the close reason, the room, the history epoch and
+// offset, each string preceded by its length as a uvarint. Brokers for Redis, NATS or anything else send
 // these bytes and decode them with UnmarshalBinary.
 func (e *Envelope) MarshalBinary() ([]byte, error) {
-	n := 4 + 8*binary.MaxVarintLen64 + len(e.Node) + len(e.Target) + len(e.Data) + len(e.Reason) + len(e.Room)
+	n := 4 + 10*binary.MaxVarintLen64 + len(e.Node) + len(e.Target) + len(e.Data) + len(e.Reason) + len(e.Room) + len(e.Epoch)
 	for _, id := range e.Except {
 		n += binary.MaxVarintLen64 + len(id)
 	}
@@ -48,15 +49,18 @@ func (e *Envelope) MarshalBinary() ([]byte, error) {
 	b = append(b, e.Data...)
 	b = binary.AppendUvarint(b, uint64(e.Code))
 	b = appendString(b, e.Reason)
-	return appendString(b, e.Room), nil
+	b = appendString(b, e.Room)
+	b = appendString(b, e.Epoch)
+	return binary.AppendUvarint(b, e.Offset), nil
 }
 
 func appendString(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
-// UnmarshalBinary decodes an envelope encoded by MarshalBinary (version 2,
-// or version 1, which carried messages only). It checks every length
+// UnmarshalBinary decodes an envelope encoded by MarshalBinary (version 3,
+// version 2, which carried no history position, or version 1, which carried
+// messages only). It checks every length
 // against what is left and against the hub's bounds, and refuses unknown
 // versions, ops, kinds and message types, a message type on an op other
 // than OpMessage, and a code or reason on an op other than OpClose. Data
@@ -64,11 +68,11 @@ func appendString(b []byte, s string) []byte {
 func (e *Envelope) UnmarshalBinary(b []byte) error {
 	d := envelopeDecoder{b: b}
 	v := d.byte()
-	if v != envelopeVersion && v != envelopeVersionV1 && d.err == nil {
+	if v != envelopeVersion && v != envelopeVersionV2 && v != envelopeVersionV1 && d.err == nil {
 		return fmt.Errorf("%w: version %d", ErrBadEnvelope, v)
 	}
 	op := OpMessage
-	if v == envelopeVersion {
+	if v >= envelopeVersionV2 {
 		op = Op(d.byte())
 	}
 	kind, typ := Kind(d.byte()), MessageType(d.byte())
@@ -86,11 +90,16 @@ func (e *Envelope) UnmarshalBinary(b []byte) error {
 	}
 	data := d.bytes(uint64(len(b)))
 	var code uint64
-	var reason, room string
-	if v == envelopeVersion {
+	var reason, room, epoch string
+	var offset uint64
+	if v >= envelopeVersionV2 {
 		code = d.uvarint()
 		reason = d.string(maxEnvelopeReason)
 		room = d.string(maxNameLen)
+	}
+	if v >= envelopeVersion {
+		epoch = d.string(maxEpochLen)
+		offset = d.uvarint()
 	}
 	switch {
 	case d.err != nil:
@@ -111,12 +120,14 @@ func (e *Envelope) UnmarshalBinary(b []byte) error {
 		return fmt.Errorf("%w: close code or reason on op %d", ErrBadEnvelope, op)
 	case (op == OpJoin || op == OpLeave) != (room != ""):
 		return fmt.Errorf("%w: room %q on op %d", ErrBadEnvelope, room, op)
+	case (offset != 0 || epoch != "") && (op != OpMessage || kind != ToRoom || offset == 0):
+		return fmt.Errorf("%w: history position %d@%q on op %d kind %d", ErrBadEnvelope, offset, epoch, op, kind)
 	}
 	if len(except) == 0 {
 		except = nil
 	}
 	*e = Envelope{Node: node, Op: op, Kind: kind, Target: target, Except: except, Type: typ, Data: data,
-		Code: int(code), Reason: reason, Room: room}
+		Code: int(code), Reason: reason, Room: room, Epoch: epoch, Offset: offset}
 	return nil
 }
 

@@ -19,6 +19,7 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 		"join":        {Node: "a", Op: OpJoin, Kind: ToSession, Target: "n-1", Room: "lobby"},
 		"leave":       {Node: "a", Op: OpLeave, Kind: ToSession, Target: "n-1", Room: "lobby"},
 		"presence":    {Node: "a", Op: OpPresenceJoin, Kind: ToRoom, Target: "lobby", Data: []byte{1, 3, 'n', '-', '1'}},
+		"position":    {Node: "a", Kind: ToRoom, Target: "lobby", Type: TextMessage, Data: []byte("hi"), Epoch: "e1", Offset: 1 << 40},
 	}
 	for name, e := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -46,7 +47,7 @@ func TestEnvelopeRefusals(t *testing.T) {
 	mutate := func(f func([]byte) []byte) []byte { return f(append([]byte(nil), good...)) }
 	cases := map[string][]byte{
 		"empty":           nil,
-		"version":         mutate(func(b []byte) []byte { b[0] = 3; return b }),
+		"version":         mutate(func(b []byte) []byte { b[0] = 4; return b }),
 		"op unknown":      mutate(func(b []byte) []byte { b[1] = 9; return b }),
 		"kind zero":       mutate(func(b []byte) []byte { b[2] = 0; return b }),
 		"kind unknown":    mutate(func(b []byte) []byte { b[2] = 9; return b }),
@@ -57,6 +58,10 @@ func TestEnvelopeRefusals(t *testing.T) {
 		"reason too long": mustMarshal(t, Envelope{Op: OpClose, Kind: ToSession, Target: "n-1", Code: 1000, Reason: strings.Repeat("r", 124)}),
 		"join no room":    mustMarshal(t, Envelope{Op: OpJoin, Kind: ToSession, Target: "n-1"}),
 		"room on message": mustMarshal(t, Envelope{Kind: ToAll, Type: TextMessage, Room: "r"}),
+		"position on all": mustMarshal(t, Envelope{Kind: ToAll, Type: TextMessage, Epoch: "e", Offset: 1}),
+		"position on op":  mustMarshal(t, Envelope{Op: OpPresenceJoin, Kind: ToRoom, Target: "r", Epoch: "e", Offset: 1}),
+		"epoch no offset": mustMarshal(t, Envelope{Kind: ToRoom, Target: "r", Type: TextMessage, Epoch: "e"}),
+		"epoch too long":  mustMarshal(t, Envelope{Kind: ToRoom, Target: "r", Type: TextMessage, Epoch: strings.Repeat("e", 65), Offset: 1}),
 		"truncated":       good[:len(good)-1],
 		"trailing bytes":  append(append([]byte(nil), good...), 0),
 		"node too long":   mustMarshal(t, Envelope{Node: strings.Repeat("n", 65), Kind: ToAll, Type: TextMessage}),
@@ -83,6 +88,19 @@ func TestEnvelopeVersion1(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Envelope{Node: "n1", Op: OpMessage, Kind: ToRoom, Target: "lobby", Except: []string{"n1-1"}, Type: TextMessage, Data: []byte("hi")}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("decoded %+v, want %+v", got, want)
+	}
+}
+
+// A version 2 envelope (before history positions) still decodes.
+func TestEnvelopeVersion2(t *testing.T) {
+	v2 := []byte("\x02\x00\x02\x01\x02n1\x05lobby\x00\x02hi\x00\x00\x00")
+	var got Envelope
+	if err := got.UnmarshalBinary(v2); err != nil {
+		t.Fatal(err)
+	}
+	want := Envelope{Node: "n1", Op: OpMessage, Kind: ToRoom, Target: "lobby", Type: TextMessage, Data: []byte("hi")}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("decoded %+v, want %+v", got, want)
 	}
@@ -133,6 +151,7 @@ func FuzzEnvelope(f *testing.F) {
 		{Node: "n2", Op: OpClose, Kind: ToSession, Target: "n1-4", Code: 4000, Reason: "bye"},
 		{Node: "n2", Op: OpJoin, Kind: ToSession, Target: "n1-4", Room: "lobby"},
 		{Node: "n2", Op: OpPresenceLeave, Kind: ToRoom, Target: "lobby", Data: []byte{1, 4, 'n', '1', '-', '4', 0, 0, 0}},
+		{Node: "n2", Kind: ToRoom, Target: "lobby", Type: TextMessage, Data: []byte("x"), Epoch: "e", Offset: 7},
 	} {
 		b, _ := e.MarshalBinary()
 		f.Add(b)

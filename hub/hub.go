@@ -22,6 +22,7 @@ type Hub struct {
 	seq     atomic.Uint64
 	broker  Broker
 	cluster cluster // outbox, interest, presence (cluster.go)
+	hist    history // history and recovery (history.go)
 
 	writePool sync.Pool        // gorilla's buffers for compressed writes
 	slots     chan []*outbound // free list of queue slices (queue.go)
@@ -74,6 +75,9 @@ func New(cfg Config) (*Hub, error) {
 		h.node = hex.EncodeToString(b[:])
 	}
 	h.members.init()
+	if err := h.hist.init(h); err != nil {
+		return nil, err
+	}
 	if err := h.startCluster(); err != nil {
 		return nil, err
 	}
@@ -273,6 +277,8 @@ type Stats struct {
 	CloseCodes map[int]uint64
 	// Cluster counts the exchanges with other nodes through the Broker.
 	Cluster ClusterStats
+	// History counts history and recoveries (HistoryConfig).
+	History HistoryStats
 }
 
 // Stats returns the hub's counters.
@@ -293,6 +299,7 @@ func (h *Hub) Stats() Stats {
 		Topics:           topics,
 		CloseCodes:       h.closeCodes.snapshot(),
 		Cluster:          h.cluster.snapshot(),
+		History:          h.hist.snapshot(),
 	}
 }
 

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"net/http"
@@ -45,7 +46,7 @@ func inspJoin(parts ...[]byte) []byte {
 // inspFeed passes stream through a new inspector in reads of at most chunk
 // bytes and returns how many bytes it let through and its error.
 func inspFeed(stream []byte, chunk int) (int, error) {
-	var fi frameInspector
+	fi := frameInspector{compress: true} // the streams use compressed frames
 	passed := 0
 	for off := 0; off < len(stream); off += chunk {
 		p := stream[off:min(off+chunk, len(stream))]
@@ -73,12 +74,12 @@ func TestFrameInspector(t *testing.T) {
 		inspFrame(0xC1, 10, false),      // compressed text (RSV1 on a first frame)
 		inspFrame(0x88, 2, false),       // close with a code
 		inspFrame(0x88, 0, false),       // empty close
-		inspFrame(0x81|0x20, 3, true),   // RSV2, unmasked: gorilla's business
 		inspFrame(0x8A, 0, false),       // empty pong
+		inspFrame(0x01, 1, false),       // text, not final
 		inspFrame(0x0, 0, false),        // empty continuation
+		inspFrame(0x80, 1, false),       // final continuation
 		inspFrame(0x81, 0xFFFF, false),  // 16-bit maximum
 		inspFrame(0x82, 0x10000, false), // 64-bit minimum
-		inspFrame(0x83, 1, false),       // reserved opcode: gorilla's business
 	)
 	msb := []byte{0x82, 0x80 | 127, 0x80, 0, 0, 0, 0, 0, 0, 5, 1, 2, 3, 4}
 	cases := []struct {
@@ -95,6 +96,15 @@ func TestFrameInspector(t *testing.T) {
 		{"close with 1-byte payload", inspJoin(valid, inspFrame(0x88, 1, false)), len(valid), errCloseOneByte},
 		{"unmasked close with 1-byte payload", inspFrame(0x88, 1, true), 0, errCloseOneByte},
 		{"length MSB set", inspJoin(valid, msb), len(valid), errLengthMSB},
+		{"RSV2", inspJoin(valid, inspFrame(0xA1, 3, false)), len(valid), errRSV23},
+		{"RSV3", inspJoin(valid, inspFrame(0x91, 3, false)), len(valid), errRSV23},
+		{"reserved data opcode", inspJoin(valid, inspFrame(0x83, 1, false)), len(valid), errReservedOpcode},
+		{"reserved control opcode", inspJoin(valid, inspFrame(0x8B, 1, false)), len(valid), errReservedOpcode},
+		{"fragmented ping", inspJoin(valid, inspFrame(0x09, 1, false)), len(valid), errControlFragment},
+		{"ping of 126 bytes", inspJoin(valid, inspFrame(0x89, 126, false)), len(valid), errControlLength},
+		{"new message inside a fragmented one", inspJoin(valid, inspFrame(0x01, 3, false), inspFrame(0x81, 3, false)), len(valid) + 9, errNewInsideMessage},
+		{"continuation with no message", inspJoin(valid, inspFrame(0x80, 3, false)), len(valid), errLoneContinuation},
+		{"unmasked text", inspJoin(valid, inspFrame(0x81, 3, true)), len(valid), errUnmasked},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -182,5 +192,72 @@ func TestInspectorClosesSession(t *testing.T) {
 				t.Fatalf("OnClose got %d, want 1002", code)
 			}
 		})
+	}
+}
+
+// maskedClose returns a masked close frame with code and reason.
+func maskedClose(code int, reason string, key [4]byte) []byte {
+	payload := append([]byte{byte(code >> 8), byte(code)}, reason...)
+	f := []byte{0x88, 0x80 | byte(len(payload))}
+	f = append(f, key[:]...)
+	for i, b := range payload {
+		f = append(f, b^key[i%4])
+	}
+	return f
+}
+
+// TestInspectorPassesCode1014As1011: whatever the read boundaries, a close
+// code 1014 reaches gorilla as 1011 and is remembered; other codes, and the
+// rest of the stream, pass unchanged.
+func TestInspectorPassesCode1014As1011(t *testing.T) {
+	key := [4]byte{0x12, 0x34, 0x56, 0x78}
+	for _, code := range []int{1014, 1011, 1000, 1015, 4014} {
+		want := maskedClose(code, "bye", key)
+		if code == 1014 {
+			want = maskedClose(1011, "bye", key)
+		}
+		for chunk := 1; chunk <= 20; chunk++ {
+			stream := append(inspFrame(0x81, 5, false), maskedClose(code, "bye", key)...)
+			var fi frameInspector
+			for off := 0; off < len(stream); off += chunk {
+				p := stream[off:min(off+chunk, len(stream))]
+				if n, err := fi.scan(p); n != len(p) || err != nil {
+					t.Fatalf("code %d, chunk %d: scan = %d, %v", code, chunk, n, err)
+				}
+			}
+			if got := stream[len(stream)-len(want):]; !bytes.Equal(got, want) {
+				t.Fatalf("code %d, chunk %d: passed % x, want % x", code, chunk, got, want)
+			}
+			if fi.saw1014 != (code == 1014) {
+				t.Fatalf("code %d, chunk %d: saw1014 = %v", code, chunk, fi.saw1014)
+			}
+		}
+	}
+}
+
+// TestCloseCode1014: a peer's close 1014 (Bad Gateway) is accepted, echoed
+// and reported; reserved codes are still refused with 1002.
+func TestCloseCode1014(t *testing.T) {
+	t.Parallel()
+	th := newTestHub(t, Config{PingInterval: -1})
+	for _, tc := range []struct {
+		code, echo int
+	}{{1014, 1014}, {1015, CloseProtocolError}, {1004, CloseProtocolError}, {2999, CloseProtocolError}} {
+		rc, _, s := th.rawDialSession(t, "")
+		rc.c.SetWriteDeadline(time.Now().Add(waitFor))
+		if _, err := rc.c.Write(maskedClose(tc.code, "upstream", [4]byte{1, 2, 3, 4})); err != nil {
+			t.Fatal(err)
+		}
+		if code, err := rc.readClose(); err != nil || code != tc.echo {
+			t.Fatalf("close %d: the server answered %d, %v; want %d", tc.code, code, err, tc.echo)
+		}
+		rc.c.Close()
+		ev := th.awaitEnd(t, s)
+		if tc.code == 1014 && (ev.code != 1014 || ev.reason != "upstream") {
+			t.Fatalf("OnClose %+v, want 1014 upstream", ev)
+		}
+		if tc.code != 1014 && ev.code != CloseProtocolError {
+			t.Fatalf("close %d: OnClose %+v", tc.code, ev)
+		}
 	}
 }

@@ -22,6 +22,7 @@ type room struct {
 	members  map[*Session]int64 // member → when it joined, Unix milliseconds
 	messages atomic.Uint64
 	bytes    atomic.Uint64
+	line     *roomLine // nil unless the room has a HistoryPolicy (history.go)
 }
 
 func (m *membership) init() { m.rooms = make(map[string]*room) }
@@ -57,6 +58,12 @@ func checkRoomName(name string) error {
 // broker reconnects, and the room's messages from other nodes may be missed
 // until then (call Leave to undo the join instead).
 //
+// For the first local member of a room with history (Config.History),
+// Join also reads the room's position from the store, so that the node
+// releases the room's messages in order from there; when the store does
+// not answer in time Join returns an error wrapping ErrHistory, with the
+// same meaning (the hub tries again every second).
+//
 // For a session of another node (see NodeOf) Join asks that node to add it
 // and returns once the request is queued, without waiting for it to be
 // applied and without the guarantee; ErrRemote if the outbox is full.
@@ -74,7 +81,8 @@ func (h *Hub) Join(sessionID, roomName string) error {
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrSessionNotFound, sessionID)
 	}
-	return h.join(s, roomName, true)
+	_, err := h.join(s, roomName, true, nil)
+	return err
 }
 
 // remoteOp queues an operation for another node's session.
@@ -87,24 +95,53 @@ func (h *Hub) remoteOp(e Envelope) error {
 }
 
 // join adds s to the room and, with wait, waits for the broker's
-// subscription (see Join).
-func (h *Hub) join(s *Session, roomName string, wait bool) error {
+// subscription (see Join). With a replay job (JoinFrom), s must not be in
+// the room yet, and its line holds the room's messages for it until the
+// replay is queued. It returns the room's line, nil without history.
+func (h *Hub) join(s *Session, roomName string, wait bool, job *replayJob) (*roomLine, error) {
+	history := false
+	if h.hist.on { // the app's function runs before any hub lock is taken
+		p, err := h.hist.roomPolicy(roomName)
+		if err != nil {
+			return nil, err
+		}
+		history = p.Size > 0
+	}
 	m := &h.members
 	m.mu.Lock()
 	if s.state0() == stateEnded {
 		m.mu.Unlock()
-		return fmt.Errorf("%w: %s", ErrClosed, s.id)
+		return nil, fmt.Errorf("%w: %s", ErrClosed, s.id)
+	}
+	var line *roomLine
+	if r := m.rooms[roomName]; r != nil {
+		line = r.line
+	}
+	if _, in := s.rooms[roomName]; in && job != nil {
+		m.mu.Unlock()
+		return nil, fmt.Errorf("%w: session %s is already in room %q", ErrHistory, s.id, roomName)
 	}
 	if _, in := s.rooms[roomName]; !in {
 		if len(s.rooms) >= h.cfg.MaxRoomsPerSession {
 			m.mu.Unlock()
-			return fmt.Errorf("%w: %d rooms", ErrTooManyRooms, len(s.rooms))
+			return nil, fmt.Errorf("%w: %d rooms", ErrTooManyRooms, len(s.rooms))
 		}
 		r := m.rooms[roomName]
 		if r == nil {
 			r = &room{members: make(map[*Session]int64)}
+			if history {
+				r.line = newRoomLine(h, roomName)
+				line = r.line
+			}
 			m.rooms[roomName] = r
 			h.cluster.interest.setWant(Channel{Kind: ToRoom, Name: roomName}, true)
+		}
+		if job != nil {
+			if line == nil {
+				m.mu.Unlock()
+				return nil, fmt.Errorf("%w: room %q has no history policy on this node", ErrHistory, roomName)
+			}
+			line.register(s, job)
 		}
 		now := time.Now().UnixMilli()
 		r.members[s] = now
@@ -114,11 +151,31 @@ func (h *Hub) join(s *Session, roomName string, wait bool) error {
 		s.rooms[roomName] = struct{}{}
 		h.cluster.presence.joined(s, roomName, now)
 	}
+	if line != nil && !wait {
+		line.mu.Lock()
+		if !line.primed {
+			line.requestFillLocked() // the history worker reads where the room is
+		}
+		line.mu.Unlock()
+	}
 	m.mu.Unlock()
 	if !wait {
-		return nil
+		return line, nil
 	}
-	return h.cluster.interest.await(Channel{Kind: ToRoom, Name: roomName})
+	err := h.cluster.interest.await(Channel{Kind: ToRoom, Name: roomName})
+	if line != nil && job == nil {
+		// Where the room is, read after the subscription is confirmed:
+		// every message with a later offset comes through the broker.
+		if perr := line.prime(); perr != nil && err == nil {
+			err = perr
+		}
+	}
+	return line, err
+}
+
+// joinReplaying is JoinFrom's join: it does not wait for the broker.
+func (h *Hub) joinReplaying(s *Session, roomName string, job *replayJob) (*roomLine, error) {
+	return h.join(s, roomName, false, job)
 }
 
 // Leave removes the session from room; a room left empty disappears (and
@@ -173,6 +230,9 @@ func (m *membership) leaveLocked(s *Session, name string) {
 	}
 	delete(r.members, s)
 	delete(s.rooms, name)
+	if r.line != nil {
+		r.line.forget(s)
+	}
 	h := s.hub
 	if len(r.members) == 0 {
 		delete(m.rooms, name)

@@ -48,9 +48,30 @@ func (h *Hub) Broadcast(m Message, opts ...RouteOption) (int, error) {
 
 // SendToRoom queues m for every member of the room, on every node (see
 // Broadcast for what the result says in a cluster).
+//
+// For a room with a HistoryPolicy (Config.History), SendToRoom first
+// appends m to the Store, which gives it its position, and waits for it
+// (at most HistoryConfig.Timeout; when the store fails it returns an
+// error wrapping ErrHistory and sends nothing). HistoryConfig.Frame then
+// puts the position into the message, once. Each node queues a room's
+// messages for its members in position order, whichever node sent them;
+// the count is the number of local members the message is for. Where
+// cannot be used (the history is for every member), and the Block slow
+// policy does not apply (one slow member would hold the room's order).
+// Except applies to live delivery only: a message read back from the store
+// (JoinFrom's replay, a gap refilled) reaches every member.
 func (h *Hub) SendToRoom(roomName string, m Message, opts ...RouteOption) (int, error) {
 	if err := checkRoomName(roomName); err != nil {
 		return 0, err
+	}
+	if h.hist.on {
+		p, err := h.hist.roomPolicy(roomName)
+		if err != nil {
+			return 0, err
+		}
+		if p.Size > 0 {
+			return h.sendToRoom(roomName, p, m, opts)
+		}
 	}
 	return h.route(Envelope{Kind: ToRoom, Target: roomName}, m, opts)
 }
@@ -121,7 +142,11 @@ func (h *Hub) deliverRemote(e Envelope) {
 	h.cluster.stats.received.Add(1)
 	switch e.Op {
 	case OpMessage:
-		if validType(e.Type) {
+		switch {
+		case !validType(e.Type):
+		case e.Offset != 0 && e.Kind == ToRoom:
+			h.deliverHistory(&e)
+		default:
 			h.deliver(&e, nil, false)
 		}
 	case OpPresenceJoin, OpPresenceLeave:

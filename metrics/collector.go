@@ -80,6 +80,10 @@ type Collector struct {
 	subscriptions, subscribeFailures *prometheus.Desc
 	outages, brokerUp                *prometheus.Desc
 	presenceFailures, eventsLost     *prometheus.Desc
+
+	// The history side (hub.HistoryStats); zero without history.
+	histRooms, histMessages, histBytes *prometheus.Desc
+	histAppends, recoveries, histGaps  *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
@@ -141,6 +145,13 @@ func New(h *hub.Hub, opts Options) (*Collector, error) {
 		brokerUp:          desc("broker_up", "1 while the broker is connected to its server (always 1 on a single node), 0 during an outage."),
 		presenceFailures:  desc("presence_update_failures_total", "Presence updates the broker did not take (the next refresh repairs them)."),
 		eventsLost:        desc("events_lost_total", "Presence and broker events not reported to OnPresence or OnBroker because too many were waiting."),
+
+		histRooms:    desc("history_rooms", "Rooms whose history the store holds now (stores that can tell, such as the in-process one)."),
+		histMessages: desc("history_messages", "Messages the history store holds now (stores that can tell)."),
+		histBytes:    desc("history_bytes", "Payload bytes the history store holds now (stores that can tell)."),
+		histAppends:  desc("history_appends_total", "Messages to rooms with history: appended to the store (ok) or not sent because the store failed (failed).", "result"),
+		recoveries:   desc("history_recoveries_total", "JoinFrom calls: recovered (replayed what was missed) or resync (the session had to resynchronise).", "result"),
+		histGaps:     desc("history_gap_messages_total", "Messages that did not arrive in order through the broker: refilled from the store, or lost (no longer held; members see the offsets jump).", "result"),
 	}
 	return c, nil
 }
@@ -170,6 +181,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.active, c.total, c.closed, c.messages, c.bytes, c.dropped, c.rooms, c.topics, c.queue, c.rtt,
 		c.outbox, c.envelopes, c.received, c.subscriptions, c.subscribeFailures, c.outages, c.brokerUp,
 		c.presenceFailures, c.eventsLost,
+		c.histRooms, c.histMessages, c.histBytes, c.histAppends, c.recoveries, c.histGaps,
 	} {
 		ch <- d
 	}
@@ -220,6 +232,16 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.brokerUp, up)
 	counter(c.presenceFailures, cl.PresenceFailed)
 	counter(c.eventsLost, cl.LostEvents)
+	hs := st.History
+	gauge(c.histRooms, float64(hs.Rooms))
+	gauge(c.histMessages, float64(hs.Messages))
+	gauge(c.histBytes, float64(hs.Bytes))
+	counter(c.histAppends, hs.Appended, "ok")
+	counter(c.histAppends, hs.AppendFailed, "failed")
+	counter(c.recoveries, hs.Recovered, "recovered")
+	counter(c.recoveries, hs.Resynced, "resync")
+	counter(c.histGaps, hs.Refilled, "refilled")
+	counter(c.histGaps, hs.Lost, "lost")
 	if c.refusals != nil {
 		for reason, n := range c.refusals() {
 			counter(c.refused, n, reason)

@@ -461,3 +461,68 @@ func TestBrokerSeries(t *testing.T) {
 		t.Errorf("refused = %v, want 0", got)
 	}
 }
+
+// TestHistorySeries follows a room with history: the store's size, the
+// appends, a recovery and a resync.
+func TestHistorySeries(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, hub.Config{PingInterval: -1, History: hub.HistoryConfig{
+		Policy: func(string) hub.HistoryPolicy { return hub.HistoryPolicy{Size: 2} },
+	}})
+	c, err := New(ts.hub, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c)
+	fams := scrape(t, reg)
+	for _, name := range []string{"wsgate_history_messages", "wsgate_history_rooms", "wsgate_history_bytes"} {
+		if got := value(fams, name); got != 0 {
+			t.Errorf("at start %s = %v, want 0", name, got)
+		}
+	}
+	for _, p := range []string{"ab", "cd", "ef"} {
+		if _, err := ts.hub.SendToRoom("r", hub.Text(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fams = scrape(t, reg)
+	if got := value(fams, "wsgate_history_messages"); got != 2 {
+		t.Errorf("history_messages = %v, want 2 (Size 2)", got)
+	}
+	if got := value(fams, "wsgate_history_bytes"); got != 4 {
+		t.Errorf("history_bytes = %v, want 4", got)
+	}
+	if got := value(fams, "wsgate_history_appends_total", "result", "ok"); got != 3 {
+		t.Errorf("appends ok = %v, want 3", got)
+	}
+
+	dial(t, ts.url+"?token=ok")
+	dial(t, ts.url+"?token=ok")
+	var ids []string
+	deadline := time.Now().Add(failBound)
+	for len(ids) != 2 {
+		if ids = ts.hub.SessionIDs(); len(ids) != 2 && time.Now().After(deadline) {
+			t.Fatal("no sessions")
+		} else if len(ids) != 2 {
+			time.Sleep(5 * time.Millisecond) // polling the hub's session list
+		}
+	}
+	_, top, err := ts.hub.ReadHistory("r", hub.Position{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := ts.hub.JoinFrom(ids[0], "r", hub.Position{Epoch: top.Epoch, Offset: 2}); err != nil || !rec.Recovered {
+		t.Fatalf("JoinFrom within the history = %+v, %v", rec, err)
+	}
+	if rec, err := ts.hub.JoinFrom(ids[1], "r", hub.Position{Epoch: top.Epoch, Offset: 0}); err != nil || rec.Recovered {
+		t.Fatalf("JoinFrom before the history = %+v, %v", rec, err)
+	}
+	fams = scrape(t, reg)
+	if got := value(fams, "wsgate_history_recoveries_total", "result", "recovered"); got != 1 {
+		t.Errorf("recoveries recovered = %v, want 1", got)
+	}
+	if got := value(fams, "wsgate_history_recoveries_total", "result", "resync"); got != 1 {
+		t.Errorf("recoveries resync = %v, want 1", got)
+	}
+}

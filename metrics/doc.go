@@ -39,6 +39,15 @@
 //	wsgate_presence_update_failures_total   counter  presence updates the broker did not take
 //	wsgate_events_lost_total                counter  presence and broker events not reported (too many waiting)
 //
+// and for a hub with history (hub.HistoryConfig; zero without):
+//
+//	wsgate_history_rooms                    gauge    rooms whose history the store holds (stores that can tell)
+//	wsgate_history_messages                 gauge    messages the history store holds (stores that can tell)
+//	wsgate_history_bytes                    gauge    payload bytes the history store holds (stores that can tell)
+//	wsgate_history_appends_total{result}    counter  messages to rooms with history: ok, failed (store refused: not sent)
+//	wsgate_history_recoveries_total{result} counter  JoinFrom: recovered, resync
+//	wsgate_history_gap_messages_total{result} counter messages out of order from the broker: refilled from the store, lost
+//
 // The two histograms describe the sessions open at scrape time: they are a
 // snapshot, not cumulative, so their buckets may go down between scrapes.
 // Read them with histogram_quantile over the raw buckets (for example

@@ -34,7 +34,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("wsbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.mode, "mode", "", "server, client, measure, node or cluster")
-	fs.StringVar(&o.impl, "impl", "wsgate", "server implementation: wsgate or gorilla (server and measure modes)")
+	fs.StringVar(&o.impl, "impl", "wsgate", "server implementation: wsgate, gorilla or gorilla-inline (server and measure modes)")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "address to listen on (server) or dial (client); loopback only")
 	fs.IntVar(&o.conns, "conns", 1000, "connections to open (client and measure modes)")
 	fs.IntVar(&o.dialers, "dialers", 32, "connections dialed at once (client mode)")
@@ -46,8 +46,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	switch {
 	case o.mode != "server" && o.mode != "client" && o.mode != "measure" && o.mode != "node" && o.mode != "cluster":
 		return o, fmt.Errorf("%w: -mode must be server, client, measure, node or cluster", errUsage)
-	case o.impl != "wsgate" && o.impl != "gorilla":
-		return o, fmt.Errorf("%w: -impl must be wsgate or gorilla", errUsage)
+	case o.impl != "wsgate" && o.impl != "gorilla" && o.impl != "gorilla-inline":
+		return o, fmt.Errorf("%w: -impl must be wsgate, gorilla or gorilla-inline", errUsage)
 	case o.conns < 1:
 		return o, fmt.Errorf("%w: -conns must be positive", errUsage)
 	case o.dialers < 1:

@@ -272,6 +272,8 @@ func envelopeIntact(t *testing.T, c Cluster) {
 		{Op: hub.OpJoin, Kind: hub.ToSession, Target: "b-7", Room: "room with spaces.and*dots>"},
 		{Op: hub.OpLeave, Kind: hub.ToSession, Target: "b-7", Room: "ünïcödé"},
 		{Op: hub.OpPresenceJoin, Kind: hub.ToRoom, Target: "lobby", Data: member},
+		// A message of a room with history carries its position.
+		{Kind: hub.ToRoom, Target: "lobby", Type: hub.TextMessage, Data: []byte("positioned"), Epoch: "e7", Offset: 1 << 40},
 	}
 	for _, want := range cases {
 		publish(t, a, want)
