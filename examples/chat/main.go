@@ -41,6 +41,12 @@ func main() {
 // "listening on http://ADDR" (https:// with TLS) once it accepts
 // connections, and logs to stderr.
 func run(ctx context.Context, args []string, out io.Writer) error {
+	return runWith(ctx, args, out, nil)
+}
+
+// runWith is run with the rooms' history in store (nil: a store of its own,
+// lost when it returns); a test passes one that outlives a restart.
+func runWith(ctx context.Context, args []string, out io.Writer, store hub.Store) error {
 	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
 	var common serve.Flags
 	common.Register(fs, "localhost:8080")
@@ -55,7 +61,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	h, err := hub.New(hub.Config{MaxTextMessage: 4096, IdleTimeout: 30 * time.Minute, Logger: logger})
+	h, err := hub.New(hub.Config{MaxTextMessage: 4096, IdleTimeout: 30 * time.Minute, Logger: logger, History: chatHistory(store)})
 	if err != nil {
 		return err
 	}
