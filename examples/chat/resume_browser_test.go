@@ -260,3 +260,96 @@ func resumeEval[T any](t *testing.T, tab context.Context, js string) T {
 	}
 	return v
 }
+
+// TestBrowserClientResumeMode checks wsgate.js's resume mode on its own
+// against the chat: the client remembers the position of the last message
+// of a joined room, a reconnect rejoins with it (the server replays from
+// there), forgetRoom stops remembering, and a message positionOf throws on
+// is still delivered.
+func TestBrowserClientResumeMode(t *testing.T) {
+	tab := browserNew(t)
+	chat := browserStartChat(t, "127.0.0.1:0")
+	browserDo(t, tab, "open the chat page", chromedp.Navigate(chat.url()))
+	ctx, cancel := context.WithTimeout(tab, 2*browserWaitFor)
+	defer cancel()
+	type pos struct {
+		E string `json:"e"`
+		O uint64 `json:"o"`
+	}
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[struct {
+		Sent     []*pos `json:"sent"`     // the positions joinRoom's make was given
+		First    *pos   `json:"first"`    // position("lobby") after the first members event
+		Members  *pos   `json:"members"`  // that event's own position
+		One      *pos   `json:"one"`      // the position of message "one"
+		AfterOne *pos   `json:"afterOne"` // position("lobby") then
+		Back     *pos   `json:"back"`     // position("lobby") after the rejoin's live joined event
+		Joined   *pos   `json:"joined"`   // that event's position
+		Late     *pos   `json:"late"`     // the position of a message after forgetRoom
+		Forgot   *pos   `json:"forgot"`   // position("lobby") then
+		Error    string `json:"error"`    // the error event positionOf threw on
+	}](`(async () => {
+		const { Client } = await import("/wsgate.js");
+		const c = new Client("/ws", {
+			protocols: ["chat.v1"], minDelay: 10, maxDelay: 20,
+			positionOf: (data) => {
+				const m = JSON.parse(data);
+				if (m.type === "error") throw new Error("no position here");
+				return m.pos ? { room: m.room, pos: m.pos } : null;
+			},
+		});
+		const next = (pred) => new Promise((resolve) => {
+			const f = (e) => {
+				const m = JSON.parse(e.detail);
+				if (pred(m)) { c.removeEventListener("message", f); resolve(m); }
+			};
+			c.addEventListener("message", f);
+		});
+		const sent = [];
+		c.replay("hello", () => JSON.stringify({ type: "hello", name: "zed" }));
+		c.joinRoom("lobby", (pos) => {
+			sent.push(pos ?? null);
+			return JSON.stringify({ type: "join", room: "lobby", pos });
+		});
+		let m = next((x) => x.type === "members");
+		c.connect();
+		const members = await m;
+		const first = c.position("lobby");
+		m = next((x) => x.type === "message" && x.text === "one");
+		c.send(JSON.stringify({ type: "say", room: "lobby", text: "one" }));
+		const one = await m;
+		const afterOne = c.position("lobby");
+		m = next((x) => x.type === "joined" && x.name === "zed");
+		c.ws.close(4000); // a drop: the client reconnects and rejoins from afterOne
+		const joined = await m;
+		const back = c.position("lobby");
+		m = next((x) => x.type === "error");
+		c.send(JSON.stringify({ type: "say", room: "nowhere", text: "x" }));
+		const error = (await m).text;
+		c.forgetRoom("lobby");
+		m = next((x) => x.type === "message" && x.text === "late");
+		c.send(JSON.stringify({ type: "say", room: "lobby", text: "late" }));
+		const late = await m;
+		const forgot = c.position("lobby") ?? null;
+		c.close();
+		return { sent, first, members: members.pos, one: one.pos, afterOne, back, joined: joined.pos, late: late.pos, forgot, error };
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, browserState(tab))
+	}
+	switch {
+	case got.Members == nil || got.One == nil || got.Joined == nil || got.Late == nil:
+		t.Fatalf("chat events without a position: %+v", got)
+	case got.First == nil || *got.First != *got.Members:
+		t.Errorf("position after members %v, want the event's %v", got.First, got.Members)
+	case got.AfterOne == nil || *got.AfterOne != *got.One:
+		t.Errorf("position after message one %v, want its %v", got.AfterOne, got.One)
+	case len(got.Sent) != 2 || got.Sent[0] != nil || got.Sent[1] == nil || *got.Sent[1] != *got.One:
+		t.Errorf("joins sent with %v, want none on the first join, then message one's %v", got.Sent, got.One)
+	case got.Back == nil || *got.Back != *got.Joined || got.Joined.O <= got.One.O:
+		t.Errorf("position after the rejoin %v, want the live joined event's %v (after one's %v)", got.Back, got.Joined, got.One)
+	case got.Error != "you are not in that room":
+		t.Errorf("error event %q: a message positionOf throws on must still be delivered", got.Error)
+	case got.Forgot != nil:
+		t.Errorf("position %v after forgetRoom, want none (late message at %v)", got.Forgot, got.Late)
+	}
+}
