@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -32,6 +33,15 @@ func chatHistory(store hub.Store) hub.HistoryConfig {
 		Store:  store,
 		Frame:  framePosition,
 	}
+}
+
+// shutdownUnserved shuts h down when run fails before serving (a bad flag,
+// a busy address): a hub with history runs a goroutine from New on. After
+// serve.Run has shut h down it returns at once.
+func shutdownUnserved(h *hub.Hub) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	h.Shutdown(ctx)
 }
 
 // position is a place in a room's history on the wire: {"e":EPOCH,"o":OFFSET}.

@@ -65,6 +65,7 @@ func runWith(ctx context.Context, args []string, out io.Writer, store hub.Store)
 	if err != nil {
 		return err
 	}
+	defer shutdownUnserved(h)
 	newChat(h)
 	handler, err := newHandler(h, *allowed, logger)
 	if err != nil {
