@@ -68,7 +68,9 @@
 const finalCodes = new Set([1000, 1002, 1003, 1007, 1008, 1009]);
 
 const dataOf = (d) => (typeof d === "function" ? d() : d);
-const roomKey = (room) => "room:" + room;
+// roomKey is the replay key of a room's join; the NUL keeps it apart from
+// the keys a page gives replay().
+const roomKey = (room) => "\u0000room:" + room;
 
 export class Client extends EventTarget {
   constructor(url, opts = {}) {
