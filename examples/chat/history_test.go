@@ -109,6 +109,7 @@ func TestRejoinReplaysMissed(t *testing.T) {
 	addr := start(t)
 	ada := joinLocal(t, addr, "ada")
 	ada.send(request{Type: "join", Room: "lobby"})
+	ada.next("members") // ada's join is done, before bob's begins
 	bob := joinLocal(t, addr, "bob")
 	bob.send(request{Type: "join", Room: "lobby"})
 	bob.next("members")
@@ -178,6 +179,19 @@ func TestRejoinResync(t *testing.T) {
 			}
 		})
 	}
+	t.Run("trimmed: more missed than the history keeps", func(t *testing.T) {
+		for i := range historySize + 1 {
+			bob.send(request{Type: "say", Room: "lobby", Text: fmt.Sprint("flood ", i)})
+		}
+		bob.events(isMessage(fmt.Sprint("flood ", historySize)))
+		eve := joinLocal(t, addr, "eve")
+		// top is from before the flood: what came after it is gone.
+		eve.send(request{Type: "join", Room: "lobby", Pos: top[len(top)-1].Pos})
+		eve.send(request{Type: "say", Room: "lobby", Text: "after the flood"})
+		if got := texts(eve.events(isMessage("after the flood"))); strings.Join(got, ",") != "resync lobby,after the flood" {
+			t.Fatalf("eve got %q, want a resync, then her live message", got)
+		}
+	})
 	t.Run("no position: a first join, live without a notice", func(t *testing.T) {
 		eve := joinLocal(t, addr, "eve")
 		eve.send(request{Type: "join", Room: "lobby"})
