@@ -42,6 +42,7 @@ type hubNode struct {
 	url     string
 	dials   atomic.Uint64
 	waiters sync.Map // dial ID → chan *hub.Session
+	broker  chan hub.BrokerEvent
 }
 
 // nodeOpts says how startNode builds a node.
@@ -87,7 +88,13 @@ func startNode(t *testing.T, client redis.UniversalClient, name string, o nodeOp
 	if err != nil {
 		t.Fatalf("hub.New: %v", err)
 	}
-	n := &hubNode{Hub: h}
+	n := &hubNode{Hub: h, broker: make(chan hub.BrokerEvent, 16)}
+	h.OnBroker(func(ev hub.BrokerEvent) {
+		select {
+		case n.broker <- ev:
+		default: // never block the hub's event goroutine
+		}
+	})
 	h.OnConnect(func(s *hub.Session) {
 		if ch, ok := n.waiters.Load(s.Header().Get("X-Dial")); ok {
 			ch.(chan *hub.Session) <- s
@@ -151,4 +158,37 @@ func readFramed(t *testing.T, c *websocket.Conn) (hub.Position, string) {
 		t.Fatal(err)
 	}
 	return pos, data
+}
+
+// awaitBroker waits for the node's next broker event and fails unless it
+// says up (or down, as asked).
+func (n *hubNode) awaitBroker(t *testing.T, up bool) {
+	t.Helper()
+	select {
+	case ev := <-n.broker:
+		if ev.Up != up {
+			t.Fatalf("%s: broker event %+v, want Up=%v", n.NodeID(), ev, up)
+		}
+	case <-time.After(waitFor):
+		t.Fatalf("%s: no broker event (want Up=%v)", n.NodeID(), up)
+	}
+}
+
+// clientConn is a test client.
+type clientConn struct{ *websocket.Conn }
+
+// read reads one framed message.
+func (c *clientConn) read(t *testing.T) (hub.Position, string) {
+	t.Helper()
+	return readFramed(t, c.Conn)
+}
+
+// readRaw reads one message and fails unless it is want.
+func (c *clientConn) readRaw(t *testing.T, want string) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(waitFor))
+	_, b, err := c.ReadMessage()
+	if err != nil || string(b) != want {
+		t.Fatalf("read %q, %v; want %q", b, err, want)
+	}
 }
