@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,16 +29,8 @@ import (
 func TestNoGapNoDup(t *testing.T) {
 	t.Run("rooms kept", func(t *testing.T) { noGapNoDup(t, true) })
 	t.Run("rooms emptied", func(t *testing.T) {
-		// The hub's roomLine outlives its room: when a node's room
-		// empties and a rejoin creates it again, the old line's drainer
-		// (or its refill from the store, finishing late) queues messages
-		// to the new room's members, bypassing the new line's replay
-		// hold: duplicates and gaps. The store's latency (one round trip)
-		// makes the window wide enough to hit every run; reproduced with
-		// hub.MemoryStore and MemoryBus plus 200µs of store latency.
-		if os.Getenv("WSGATE_HUB_STALE_LINE_FIXED") != "1" {
-			t.Skip("hub bug: a roomLine that outlives its room delivers to the room created after it (hub/line.go queue); set WSGATE_HUB_STALE_LINE_FIXED=1 once fixed")
-		}
+		// A node's room (and its line) empties and is created again as
+		// clients come and go: the old line must not reach the new room.
 		noGapNoDup(t, false)
 	})
 }
