@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,10 +22,15 @@ import (
 // test server, behind a loopback HTTP server.
 type testHub struct {
 	*hub.Hub
-	store     *natsstore.Store
-	url       string
-	connected chan *hub.Session
+	store   *natsstore.Store
+	url     string
+	dialSeq atomic.Uint64
+	waiters sync.Map // dial ID -> chan *hub.Session
 }
+
+// dialHeader carries a dial's ID, so that concurrent dials to one hub
+// each get their own session.
+const dialHeader = "X-Test-Dial"
 
 // nodeConfig describes a node; zero fields take the test defaults.
 type nodeConfig struct {
@@ -39,14 +46,14 @@ func frameTest(_ string, pos hub.Position, m hub.Message) hub.Message {
 	return hub.Text(strconv.FormatUint(pos.Offset, 10) + "@" + pos.Epoch + "|" + string(m.Data))
 }
 
-// parseFramed splits what frameTest made.
-func parseFramed(t testing.TB, s string) (hub.Position, string) {
-	t.Helper()
+// parseFramed splits what frameTest made; a message that is not framed
+// has offset 0 (which the callers' checks refuse).
+func parseFramed(s string) (hub.Position, string) {
 	head, data, ok := strings.Cut(s, "|")
 	off, epoch, ok2 := strings.Cut(head, "@")
 	n, err := strconv.ParseUint(off, 10, 64)
 	if !ok || !ok2 || err != nil {
-		t.Fatalf("message %q is not framed", s)
+		return hub.Position{}, s
 	}
 	return hub.Position{Epoch: epoch, Offset: n}, data
 }
@@ -88,8 +95,12 @@ func newNode(t testing.TB, ts *testServer, nc nodeConfig) *testHub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	th := &testHub{Hub: h, store: st, connected: make(chan *hub.Session, 1)}
-	h.OnConnect(func(s *hub.Session) { th.connected <- s })
+	th := &testHub{Hub: h, store: st}
+	h.OnConnect(func(s *hub.Session) {
+		if ch, ok := th.waiters.Load(s.Header().Get(dialHeader)); ok {
+			ch.(chan *hub.Session) <- s
+		}
+	})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.Accept(w, r, hub.AcceptOptions{})
 	}))
@@ -106,14 +117,18 @@ func newNode(t testing.TB, ts *testServer, nc nodeConfig) *testHub {
 // dial connects one real WebSocket client and returns it with its session.
 func (th *testHub) dial(t testing.TB) (*websocket.Conn, *hub.Session) {
 	t.Helper()
+	id := strconv.FormatUint(th.dialSeq.Add(1), 10)
+	ch := make(chan *hub.Session, 1)
+	th.waiters.Store(id, ch)
+	defer th.waiters.Delete(id)
 	d := websocket.Dialer{HandshakeTimeout: wait}
-	c, _, err := d.Dial(th.url, nil)
+	c, _, err := d.Dial(th.url, http.Header{dialHeader: {id}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
 	select {
-	case s := <-th.connected:
+	case s := <-ch:
 		return c, s
 	case <-time.After(wait):
 		t.Fatal("no session")
@@ -129,7 +144,11 @@ func readFramed(t testing.TB, c *websocket.Conn) (hub.Position, string) {
 	if err != nil {
 		t.Fatalf("read: %v", err)
 	}
-	return parseFramed(t, string(b))
+	pos, data := parseFramed(string(b))
+	if pos.Offset == 0 {
+		t.Fatalf("message %q is not framed", b)
+	}
+	return pos, data
 }
 
 // sendEventually sends until the store takes the message (bounded): after
