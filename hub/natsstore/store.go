@@ -21,6 +21,9 @@ import (
 // Store is a hub.Store on a NATS JetStream stream. Create it with New;
 // every node of a cluster creates its own, on the same server (or
 // cluster) and Config, and gives it to its hub in hub.HistoryConfig.Store.
+// A Store holds one connection and serves one hub, which closes it in
+// Shutdown: give each hub of a process its own (a Store shared by two
+// hubs fails with ErrClosed once the first one shuts down).
 type Store struct {
 	cfg       Config
 	nc        *nats.Conn
@@ -400,7 +403,7 @@ func (st *Store) locate(ctx context.Context, subj string, target uint64, last st
 }
 
 // Close closes the connection; later calls fail with ErrClosed. It is
-// safe to call more than once (each hub sharing the store may).
+// safe to call more than once.
 func (st *Store) Close() error {
 	st.close.Do(func() {
 		st.done.Store(true)
