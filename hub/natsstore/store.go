@@ -360,20 +360,30 @@ const maxProbes = 128
 
 // locate returns the stream sequence and offset of the room's first
 // message whose offset is at least target, given its newest message.
-// Every message of the room sits at a higher stream sequence than the
-// one before, and at most one per sequence, so the message at offset o
-// is at a sequence no higher than last.seq-(last.off-o): probes search
-// between messages already seen, interpolating and bisecting in turn.
+// Offsets grow with stream sequences, at most one per sequence, so the
+// message at offset o sits above the last message seen below o and at or
+// below both s-1 for any probe at s that found a higher offset and
+// seq-(off-o) for any message seen above o. Each probe ("the room's first
+// message at or after sequence s") narrows that window; probes alternate
+// between interpolating by offset and bisecting, so a room spread evenly
+// through the stream takes one or two and any room O(log n).
 func (st *Store) locate(ctx context.Context, subj string, target uint64, last stored) (uint64, uint64, error) {
 	type point struct{ seq, off uint64 }
-	lo, hi := point{0, 0}, point{last.seq, last.off}
-	guess := hi.seq - (hi.off - target)
+	lo, hi := point{0, 0}, point{last.seq, last.off} // messages below and above target
+	ub := hi.seq - (hi.off - target)                 // the highest sequence target can have
+	guess := ub
 	for probe := 0; probe < maxProbes; probe++ {
 		if hi.off == target {
 			return hi.seq, hi.off, nil
 		}
-		s := min(guess, hi.seq-(hi.off-target))
-		s = max(s, lo.seq+1)
+		if ub <= lo.seq { // target is not held: the first message after lo
+			m, err := st.next(ctx, subj, lo.seq+1)
+			if err != nil {
+				return 0, 0, err
+			}
+			return m.seq, m.off, nil
+		}
+		s := min(max(guess, lo.seq+1), ub)
 		m, err := st.next(ctx, subj, s)
 		if err != nil {
 			return 0, 0, err
@@ -382,21 +392,19 @@ func (st *Store) locate(ctx context.Context, subj string, target uint64, last st
 		case m.off == target:
 			return m.seq, m.off, nil
 		case m.off > target:
-			if s == lo.seq+1 {
-				return m.seq, m.off, nil // nothing held between: target is gone
-			}
-			hi = point{m.seq, m.off}
-		default:
-			if m.seq >= hi.seq { // the room changed under us
+			if m.seq > hi.seq { // the room changed under us
 				return 0, 0, fmt.Errorf("%w: room subject %s changed during a read", ErrServer, subj)
 			}
+			hi = point{m.seq, m.off}
+			ub = min(ub, s-1, m.seq-(m.off-target))
+		default:
 			lo = point{m.seq, m.off}
 		}
 		if probe%2 == 0 && hi.off > lo.off {
 			frac := float64(target-lo.off) / float64(hi.off-lo.off)
 			guess = lo.seq + uint64(frac*float64(hi.seq-lo.seq))
 		} else {
-			guess = lo.seq + (hi.seq-lo.seq)/2
+			guess = lo.seq + 1 + (ub-lo.seq)/2
 		}
 	}
 	return 0, 0, fmt.Errorf("%w: room subject %s: offset %d not found in %d lookups", ErrServer, subj, target, maxProbes)
