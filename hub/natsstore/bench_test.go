@@ -146,7 +146,8 @@ func BenchmarkSendToRoom(b *testing.B) {
 	}
 }
 
-var benchStorage = jetstream.MemoryStorage
+// benchStorage is the stream's storage in the benchmarks: the default.
+var benchStorage = jetstream.FileStorage
 
 // BenchmarkJetStreamPublish is the baseline of the history-on case: one
 // plain JetStream publish (a request to the stream and its ack) of a
