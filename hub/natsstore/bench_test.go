@@ -4,7 +4,9 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -182,4 +184,42 @@ func BenchmarkJetStreamPublish(b *testing.B) {
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+// BenchmarkAppend measures Append alone from one store: one goroutine,
+// and four goroutines appending to one room (each conflict costs a reread
+// and a retry) or each to its own room.
+func BenchmarkAppend(b *testing.B) {
+	ts := startServer(b)
+	st := newStore(b, ts, natsstore.Config{Storage: benchStorage})
+	msg := hub.Text(strings.Repeat("m", 64))
+	p := hub.HistoryPolicy{Size: 1000}
+	b.Run("serial", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := st.Append(context.Background(), "serial", msg, p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, tc := range []struct {
+		name string
+		same bool
+	}{{"4-goroutines-one-room", true}, {"4-goroutines-own-rooms", false}} {
+		b.Run(tc.name, func(b *testing.B) {
+			var n atomic.Int64
+			b.SetParallelism(max(1, 4/runtime.GOMAXPROCS(0)))
+			b.RunParallel(func(pb *testing.PB) {
+				room := tc.name
+				if !tc.same {
+					room += strconv.FormatInt(n.Add(1), 10)
+				}
+				for pb.Next() {
+					if _, err := st.Append(context.Background(), room, msg, p); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
 }
