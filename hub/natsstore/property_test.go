@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,16 +25,12 @@ import (
 // In "anchored" each node also has a member that stays in the room from
 // start to end (and must see every message once, in order, too), so the
 // room never empties on a node. In "churn" the room empties and is
-// created again on the nodes as the clients move: that exercises a hub
-// bug this store's timing exposes (a room's line outliving its room
-// delivers to the next room's members past their replay); it is skipped
-// until hub/line.go is fixed.
+// created again on the nodes as the clients move: a room's old line must
+// not reach the next room's members (a hub bug this store's timing
+// exposed, fixed in hub/line.go).
 func TestNoGapNoDup(t *testing.T) {
 	t.Run("anchored", func(t *testing.T) { historyProperty(t, true) })
 	t.Run("churn", func(t *testing.T) {
-		if os.Getenv("WSGATE_HUB_LINE_FIXED") == "" {
-			t.Skip("hub: a roomLine outlives its room and queues to the next room's members (reported to the lead); set WSGATE_HUB_LINE_FIXED=1 to run")
-		}
 		historyProperty(t, false)
 	})
 }
