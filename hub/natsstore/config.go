@@ -138,7 +138,7 @@ func (c *Config) validate() error {
 				return bad("Prefix", fmt.Sprintf("%q has an empty token", c.Prefix))
 			}
 			for i := 0; i < len(tok); i++ {
-				if !plainByte(tok[i]) && tok[i] != '_' {
+				if b := tok[i]; !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_') {
 					return bad("Prefix", fmt.Sprintf("%q may only have letters, digits, '-', '_' and '.'", c.Prefix))
 				}
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wsgate/wsgate/hub"
+	"github.com/wsgate/wsgate/hub/natsbroker"
 )
 
 // Store is a hub.Store on a NATS JetStream stream. Create it with New;
@@ -131,7 +132,9 @@ func newEpoch() string {
 	return hex.EncodeToString(b[:])
 }
 
-func (st *Store) subject(room string) string { return st.prefix + encodeToken(room) }
+// subject is the room's subject: its name encoded as natsbroker encodes
+// it, so a room is one literal token whatever its bytes.
+func (st *Store) subject(room string) string { return st.prefix + natsbroker.EncodeToken(room) }
 
 func (st *Store) gen() uint64 { return st.nc.Stats().Reconnects }
 
