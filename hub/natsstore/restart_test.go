@@ -16,8 +16,11 @@ import (
 // gap. A restart with the directory keeps the epoch and the history, and
 // a rejoin recovers.
 func TestRestart(t *testing.T) {
+	// The two cases run one after the other: two embedded servers
+	// restarting at once in one process made the restarted one's
+	// JetStream answer no publish for 20 s (1 run in 6; not seen with
+	// one server at a time, in 24 runs).
 	t.Run("without persistence", func(t *testing.T) {
-		t.Parallel()
 		ts := startServer(t)
 		a, b := newNode(t, ts, nodeConfig{name: "a"}), newNode(t, ts, nodeConfig{name: "b"})
 		c, s := b.dial(t)
@@ -58,7 +61,6 @@ func TestRestart(t *testing.T) {
 		}
 	})
 	t.Run("with persistence", func(t *testing.T) {
-		t.Parallel()
 		ts := startServer(t)
 		a := newNode(t, ts, nodeConfig{name: "a", single: true})
 		c, s := a.dial(t)
