@@ -1,0 +1,9 @@
+package natsstore
+
+// Connected reports whether the store's connection is up (tests wait for
+// it after restarting the server).
+func (st *Store) Connected() bool { return st.nc.IsConnected() }
+
+// EncodeToken is the room-name encoding, for the test that holds it equal
+// to natsbroker's.
+var EncodeToken = encodeToken
