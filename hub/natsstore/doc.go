@@ -51,7 +51,11 @@
 // is down: nothing is buffered, so nothing is stored late and out of
 // order. The hub then refuses SendToRoom for rooms with history (it
 // returns the error; nothing is sent) and JoinFrom answers "resync".
-// nats.go reconnects by itself, forever, every Config.ReconnectWait; a
+// An Append whose context ends while its publish is in flight may still
+// have been stored: the message then has its position, and nodes deliver
+// it (read back from the store) like any other, although SendToRoom
+// returned an error. nats.go reconnects by itself, forever, every
+// Config.ReconnectWait; a
 // Store forgets what it remembered of every room on reconnecting, since
 // the server may have come back without the stream.
 package natsstore
