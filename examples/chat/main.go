@@ -54,8 +54,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	return runWith(ctx, args, out, nil)
 }
 
-// runWith is run with the rooms' history in store (nil: a store of its own,
-// lost when it returns); a test passes one that outlives a restart.
+// runWith is run with the rooms' history in store; a test passes one that
+// outlives a restart. Nil means the broker's store on a cluster (shared by
+// every node), else a store of the hub's own, lost when it returns.
 func runWith(ctx context.Context, args []string, out io.Writer, store hub.Store) error {
 	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
 	var common serve.Flags
