@@ -17,7 +17,6 @@ const nameKey = "chat.name"
 type chat struct {
 	h         *hub.Hub
 	clustered bool // the hub has a broker and presence: rooms span nodes
-	history   bool // rooms keep a history: a join may resume (history.go)
 }
 
 func newChat(h *hub.Hub, clustered bool) *chat {

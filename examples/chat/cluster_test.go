@@ -84,3 +84,67 @@ func TestClusterRoom(t *testing.T) {
 		})
 	}
 }
+
+// TestClusterRejoinOtherNode: the rooms' history lives in the broker's
+// store, shared by the nodes, so a chatter who was on node a and comes back
+// on node b with the position of the last event she saw gets exactly what
+// was said meanwhile, on either node: once, in order, then the live events.
+func TestClusterRejoinOtherNode(t *testing.T) {
+	for _, eng := range engines {
+		t.Run(eng.name, func(t *testing.T) {
+			first, second := eng.setup(t)
+			a, out := startOut(t, append([]string{"-node-id", "a"}, first...)...)
+			b := start(t, append([]string{"-node-id", "b"}, second(t, out)...)...)
+			ada := joinLocal(t, a, "ada")
+			ada.send(request{Type: "join", Room: "lobby"})
+			ada.next("members")
+			carl := joinLocal(t, a, "carl") // stays on a
+			carl.send(request{Type: "join", Room: "lobby"})
+			carl.next("members")
+			bob := joinLocal(t, b, "bob")
+			bob.send(request{Type: "join", Room: "lobby"})
+			bob.next("members")
+			bob.send(request{Type: "say", Room: "lobby", Text: "before"})
+			last := ada.events(isMessage("before"))
+			pos := last[len(last)-1].Pos
+			if pos == nil {
+				t.Fatalf("ada's last event %+v has no position", last[len(last)-1])
+			}
+			carl.events(isMessage("before"))
+			ada.c.Close()
+			bob.events(func(ev event) bool { return ev.Type == "left" && ev.Name == "ada" })
+
+			// While ada is away, both nodes talk, one after the other so
+			// that the order is known.
+			missed := []string{"away 1 from b", "away 2 from a", "away 3 from b"}
+			for i, text := range missed {
+				from, other := bob, carl
+				if i%2 == 1 {
+					from, other = carl, bob
+				}
+				from.send(request{Type: "say", Room: "lobby", Text: text})
+				other.events(isMessage(text))
+				from.events(isMessage(text))
+			}
+
+			ada = joinLocal(t, b, "ada") // node b, this time
+			ada.send(request{Type: "join", Room: "lobby", Pos: pos})
+			evs := ada.events(func(ev event) bool { return ev.Type == "joined" && ev.Name == "ada" })
+			if got := strings.Join(texts(evs), ","); got != strings.Join(missed, ",") {
+				t.Fatalf("ada got %q on rejoining on node b, want %q (no resync)", got, missed)
+			}
+			if evs[0].Pos == nil || evs[0].Pos.Epoch != pos.Epoch || evs[0].Pos.Offset != pos.Offset+1 {
+				t.Fatalf("replay starts at %+v, want offset %d of epoch %q", evs[0].Pos, pos.Offset+1, pos.Epoch)
+			}
+			for i := 1; i < len(evs); i++ {
+				if evs[i].Pos == nil || evs[i].Pos.Offset != evs[i-1].Pos.Offset+1 {
+					t.Fatalf("offsets jump from %+v to %+v", evs[i-1].Pos, evs[i].Pos)
+				}
+			}
+			carl.send(request{Type: "say", Room: "lobby", Text: "live from a"})
+			if got := texts(ada.events(isMessage("live from a"))); strings.Join(got, ",") != "live from a" {
+				t.Fatalf("after the replay ada got %q, want only the live message", got)
+			}
+		})
+	}
+}

@@ -11,8 +11,9 @@ import (
 
 // Every chat room keeps a history, so that a page that reconnects (a
 // laptop that slept, a server that restarted with a store that outlived
-// it) gets what was said meanwhile, exactly once, or is told it may have
-// missed some. Everything said in a room is kept: messages, joins and
+// it, a node of a cluster that went down, the page coming back on
+// another) gets what was said meanwhile, exactly once, or is told it may
+// have missed some. Everything said in a room is kept: messages, joins and
 // leaves, member lists.
 const (
 	// historySize is how many of a room's newest events are kept. A page
@@ -25,7 +26,8 @@ const (
 
 // chatHistory is the hub's history configuration: every room keeps
 // historySize events for historyTTL in store (nil: a MemoryStore of the
-// hub's own, lost when the program ends), and every event carries its
+// hub's own, lost when the program ends; on a cluster, the store of the
+// broker's server every node shares), and every event carries its
 // position as "pos".
 func chatHistory(store hub.Store) hub.HistoryConfig {
 	return hub.HistoryConfig{
@@ -81,9 +83,6 @@ func framePosition(_ string, pos hub.Position, m hub.Message) hub.Message {
 // showing a silent gap. Without a position (a first join) s joins live.
 // It reports whether s is in the room.
 func (c *chat) joinRoom(s *hub.Session, room string, since *position) bool {
-	if !c.history {
-		return c.h.Join(s.ID(), room) == nil || c.in(s, room)
-	}
 	var from hub.Position
 	if since != nil {
 		from = hub.Position{Epoch: since.Epoch, Offset: since.Offset}

@@ -17,7 +17,10 @@
 // With -broker (or -embedded-nats, which runs a NATS server in the process
 // for other nodes to point -broker nats://127.0.0.1:4222 at), rooms span
 // every chat started with the same broker, and the members list shows the
-// chatters of every node (GET /cluster shows the broker's counters).
+// chatters of every node (GET /cluster shows the broker's counters). The
+// rooms' history is then kept on the broker's server (Redis Streams, or
+// JetStream), shared by every node, so a page that reconnects to another
+// node (its own went down) gets what it missed there.
 package main
 
 import (
@@ -51,8 +54,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	return runWith(ctx, args, out, nil)
 }
 
-// runWith is run with the rooms' history in store (nil: a store of its own,
-// lost when it returns); a test passes one that outlives a restart.
+// runWith is run with the rooms' history in store; a test passes one that
+// outlives a restart. Nil means the broker's store on a cluster (shared by
+// every node), else a store of the hub's own, lost when it returns.
 func runWith(ctx context.Context, args []string, out io.Writer, store hub.Store) error {
 	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
 	var common serve.Flags
@@ -78,20 +82,28 @@ func runWith(ctx context.Context, args []string, out io.Writer, store hub.Store)
 		return err
 	}
 	cfg.Presence = cfg.Broker != nil // the members list of every node
-	if cfg.Broker == nil {
-		// Rooms keep a history for rejoining pages. A cluster needs a
-		// store every node shares, which this example does not open yet.
-		cfg.History = chatHistory(store)
+	var opened hub.Store
+	if store == nil {
+		// On a cluster, the history every node shares through the
+		// broker's server; on one node, nil: the hub's own.
+		if opened, err = cluster.Store("chat"); err != nil {
+			return err
+		}
+		store = opened
 	}
+	cfg.History = chatHistory(store) // rooms keep a history for rejoining pages
 	h, err := hub.New(cfg)
 	if err != nil {
+		if opened != nil {
+			opened.Close() // a NATS store's connection: the hub did not take it
+		}
 		return err
 	}
 	defer shutdownUnserved(h)
 	if cfg.Broker != nil {
 		cluster.Watch("chat", h, logger)
 	}
-	newChat(h, cfg.Broker != nil).history = cfg.History.Policy != nil
+	newChat(h, cfg.Broker != nil)
 	handler, err := newHandler(h, *allowed, logger)
 	if err != nil {
 		return err

@@ -22,15 +22,17 @@ import (
 // resumeGate is a TCP forwarder on loopback in front of the chat. A page
 // loaded through it is cut off while the gate is shut (its connections are
 // closed and new ones refused), whatever the server does, so that the test
-// decides when that page is away and when it may come back.
+// decides when that page is away and when it may come back. Pointed at
+// another server (retarget), it is the load balancer of a cluster sending
+// the page's next connection to another node.
 type resumeGate struct {
-	ln     net.Listener
-	target string
-	wg     sync.WaitGroup
+	ln net.Listener
+	wg sync.WaitGroup
 
-	mu    sync.Mutex // guards shut and conns
-	shut  bool
-	conns map[net.Conn]struct{}
+	mu     sync.Mutex // guards target, shut and conns
+	target string
+	shut   bool
+	conns  map[net.Conn]struct{}
 }
 
 // newResumeGate forwards a new loopback port to target until the test ends.
@@ -61,29 +63,38 @@ func (g *resumeGate) serve() {
 		if err != nil {
 			return // the listener is closed
 		}
-		if !g.track(c) {
+		target, ok := g.track(c)
+		if !ok {
 			c.Close() // shut: the page sees its connection fail (1006)
 			continue
 		}
 		g.wg.Add(1)
-		go g.forward(c)
+		go g.forward(c, target)
 	}
 }
 
-// track registers c, unless the gate is shut.
-func (g *resumeGate) track(c net.Conn) bool {
+// track registers c and returns the target to forward it to, unless the
+// gate is shut.
+func (g *resumeGate) track(c net.Conn) (string, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.shut {
-		return false
+		return "", false
 	}
 	g.conns[c] = struct{}{}
-	return true
+	return g.target, true
 }
 
-// forward copies between c and a new connection to the target until either
+// retarget forwards the connections accepted from now on to target.
+func (g *resumeGate) retarget(target string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.target = target
+}
+
+// forward copies between c and a new connection to target until either
 // side ends, then closes both.
-func (g *resumeGate) forward(c net.Conn) {
+func (g *resumeGate) forward(c net.Conn, target string) {
 	defer g.wg.Done()
 	defer func() {
 		g.mu.Lock()
@@ -91,7 +102,7 @@ func (g *resumeGate) forward(c net.Conn) {
 		g.mu.Unlock()
 		c.Close()
 	}()
-	up, err := net.DialTimeout("tcp", g.target, 5*time.Second)
+	up, err := net.DialTimeout("tcp", target, 5*time.Second)
 	if err != nil {
 		return // the chat is down: the page sees its connection fail
 	}

@@ -95,6 +95,7 @@ type Cluster struct {
 	Engine string
 
 	newBroker func(prefix string) (hub.Broker, func() BrokerReport, error)
+	newStore  func(prefix string) (hub.Store, error)
 	closers   []func()
 
 	mu   sync.Mutex // guards hubs
@@ -161,6 +162,22 @@ func (cl *Cluster) Broker(prefix string) (hub.Broker, error) {
 	return b, nil
 }
 
+// Store returns a new history store for one hub, or nil for a single node
+// (the hub then keeps its rooms' history in memory). It goes with the
+// broker: on Redis it is a hub/redisstore on the same client, on NATS a
+// hub/natsstore on the same server, its subjects under "<prefix>.history"
+// and its stream "<prefix>-history" (dots made dashes), apart from the
+// broker's subjects. Every node given the same prefix shares the history,
+// so a page that comes back on another node resumes where it was. Give it
+// the prefix of the hub's Broker; the hub closes the store in Shutdown
+// (close it yourself if hub.New fails).
+func (cl *Cluster) Store(prefix string) (hub.Store, error) {
+	if cl.newStore == nil {
+		return nil, nil
+	}
+	return cl.newStore(prefix)
+}
+
 // Watch logs h's broker outages (what a client may have missed while the
 // cluster was cut) and shows h's counters under prefix in Handler's
 // answer. Give it the prefix h's broker was made with.
@@ -192,6 +209,9 @@ type ClusterReport struct {
 type HubReport struct {
 	Hub    hub.ClusterStats `json:"hub"`
 	Broker BrokerReport     `json:"broker"`
+	// History is the hub's history counters (appended, recovered,
+	// resynced...); zero for a hub without history.
+	History hub.HistoryStats `json:"history"`
 }
 
 // BrokerReport is what one hub's broker received from its server, in the
@@ -214,7 +234,8 @@ func (cl *Cluster) Report() ClusterReport {
 	for p, w := range cl.hubs {
 		var one HubReport
 		if w.h != nil {
-			one.Hub = w.h.Stats().Cluster
+			st := w.h.Stats()
+			one.Hub, one.History = st.Cluster, st.History
 		}
 		if w.stats != nil {
 			one.Broker = w.stats()

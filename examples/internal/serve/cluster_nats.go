@@ -14,6 +14,7 @@ import (
 
 	"github.com/wsgate/wsgate/hub"
 	"github.com/wsgate/wsgate/hub/natsbroker"
+	"github.com/wsgate/wsgate/hub/natsstore"
 )
 
 // natsReady bounds the embedded server's start.
@@ -23,7 +24,10 @@ const natsReady = 10 * time.Second
 // c.Broker, or to a server it starts in this process for nats://embedded.
 // Presence lives in JetStream (the server must run with -js) in memory:
 // after a server restart the nodes write their members again within
-// PresenceTTL/3.
+// PresenceTTL/3. A hub's history store is a connection of its own to the
+// same server, on subjects "<prefix>.history.<room>" (which no broker
+// subject of the prefix starts with) in the file-backed stream
+// "<prefix>-history", which outlives a server restart.
 func (cl *Cluster) openNATS(c *ClusterFlags, out io.Writer, logger *slog.Logger) error {
 	url := c.Broker
 	if url == embeddedURL {
@@ -43,6 +47,13 @@ func (cl *Cluster) openNATS(c *ClusterFlags, out io.Writer, logger *slog.Logger)
 			s := b.Stats()
 			return BrokerReport{ReceivedMsgs: s.InMsgs, ReceivedBytes: s.InBytes, Stats: s}
 		}, nil
+	}
+	cl.newStore = func(prefix string) (hub.Store, error) {
+		st, err := natsstore.New(natsstore.Config{URL: url, Prefix: prefix + ".history", Logger: logger})
+		if err != nil {
+			return nil, err // not a typed nil in the interface
+		}
+		return st, nil
 	}
 	return nil
 }

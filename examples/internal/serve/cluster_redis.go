@@ -8,10 +8,12 @@ import (
 
 	"github.com/wsgate/wsgate/hub"
 	"github.com/wsgate/wsgate/hub/redisbroker"
+	"github.com/wsgate/wsgate/hub/redisstore"
 )
 
 // openRedis connects a Redis client for rawURL (redis.ParseURL's form);
-// each hub's broker shares it.
+// each hub's broker and history store share it. A store's keys go under
+// the broker's prefix ("<prefix>:history:..."), beside the broker's own.
 func (cl *Cluster) openRedis(rawURL string, logger *slog.Logger) error {
 	opts, err := redis.ParseURL(rawURL)
 	if err != nil {
@@ -28,6 +30,13 @@ func (cl *Cluster) openRedis(rawURL string, logger *slog.Logger) error {
 			s := b.Stats()
 			return BrokerReport{ReceivedMsgs: s.Received, ReceivedBytes: s.ReceivedBytes, Stats: s}
 		}, nil
+	}
+	cl.newStore = func(prefix string) (hub.Store, error) {
+		st, err := redisstore.New(redisstore.Config{Client: client, Prefix: prefix})
+		if err != nil {
+			return nil, err // not a typed nil in the interface
+		}
+		return st, nil
 	}
 	return nil
 }

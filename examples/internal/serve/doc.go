@@ -7,8 +7,9 @@
 //
 // The cluster flags (-broker, -node-id, -embedded-nats, -nats-addr) make a
 // program one node of a cluster: Flags.OpenCluster turns them into a
-// Cluster, which makes each hub's Broker (Redis or NATS) and serves their
-// counters (GET /cluster in the examples).
+// Cluster, which makes each hub's Broker (Redis or NATS) and the history
+// Store that goes with it (Redis Streams or JetStream on the same server),
+// and serves their counters (GET /cluster in the examples).
 //
 // Run prints two kinds of lines that the examples' tests read, and
 // OpenCluster one more with -embedded-nats:

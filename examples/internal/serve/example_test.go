@@ -84,7 +84,9 @@ func Example_deployment() {
 }
 
 // ExampleFlags_OpenCluster makes a hub one node of a cluster when the
-// flags name a broker (here none: a single node, and Broker returns nil).
+// flags name a broker (here none: a single node, and Broker and Store
+// return nil). The rooms' history goes in the store of the broker's
+// server, which every node shares (nil: the hub keeps it in memory).
 func ExampleFlags_OpenCluster() {
 	var f serve.Flags
 	fs := flag.NewFlagSet("example", flag.ContinueOnError)
@@ -99,12 +101,19 @@ func ExampleFlags_OpenCluster() {
 	if err != nil {
 		panic(err)
 	}
-	h, err := hub.New(hub.Config{NodeID: cluster.NodeID, Broker: broker})
+	store, err := cluster.Store("myapp") // same prefix as the broker
+	if err != nil {
+		panic(err)
+	}
+	h, err := hub.New(hub.Config{NodeID: cluster.NodeID, Broker: broker, History: hub.HistoryConfig{
+		Policy: func(room string) hub.HistoryPolicy { return hub.HistoryPolicy{Size: 100} },
+		Store:  store, // the hub closes it in Shutdown
+	}})
 	if err != nil {
 		panic(err)
 	}
 	defer h.Shutdown(context.Background())
-	fmt.Printf("engine %q, broker %v\n", cluster.Engine, broker)
+	fmt.Printf("engine %q, broker %v, store %v\n", cluster.Engine, broker, store)
 	// Output:
-	// engine "", broker <nil>
+	// engine "", broker <nil>, store <nil>
 }
