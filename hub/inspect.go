@@ -8,8 +8,13 @@ import "encoding/binary"
 // only at frame headers (and at a close frame's code, see codeByte):
 // payloads are skipped by counting, never copied.
 //
-// It refuses, with close 1002, every header-level violation: the ones
-// gorilla/websocket v1.5.3 lets through —
+// It refuses, with close 1002, every header-level violation, so that every
+// violation fails the connection the same way: the frames before the bad
+// one are handled, their replies go out, and then the close frame (gorilla
+// would write its close at once, ahead of them). That covers the ones
+// gorilla would refuse too (reserved bits and opcodes, fragmented or long
+// control frames, broken fragmentation, unmasked frames) and the ones
+// gorilla/websocket v1.5.3 lets through:
 //   - RSV1 on a control frame or a continuation frame (RFC 7692 section 6.1:
 //     only the first frame of a compressed message carries it; gorilla
 //     accepts both once compression is negotiated);
@@ -17,12 +22,7 @@ import "encoding/binary"
 //     the body is empty or starts with a two-byte code; gorilla reads it as
 //     "no status" and answers with an empty close);
 //   - a 64-bit payload length with its most significant bit set (RFC 6455
-//     section 5.2; gorilla reports it as a read-limit error) —
-// and the ones gorilla would refuse too (reserved bits and opcodes,
-// fragmented or long control frames, broken fragmentation, unmasked
-// frames), so that every violation fails the connection the same way: the
-// frames before the bad one are handled, their replies go out, and then the
-// close frame (gorilla would write its close at once, ahead of them).
+//     section 5.2; gorilla reports it as a read-limit error).
 //
 // The inspector is used by the session's reader goroutine only.
 type frameInspector struct {
