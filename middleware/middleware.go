@@ -156,7 +156,7 @@ func New(h *hub.Hub, cfg Config) (*Handler, error) {
 		m.log = slog.New(slog.DiscardHandler)
 	}
 
-	// The checks, outermost first: the order of DESIGN.md's data flow.
+	// The checks, outermost first, in the order of the data flow (package doc).
 	var chain http.Handler = http.HandlerFunc(m.upgrade)
 	if cfg.Connections != nil {
 		chain = ratelimit.Users(cfg.Connections, subject)(chain)

@@ -9,11 +9,13 @@
 //
 //   - A block that starts with a package clause is compiled as a file,
 //     exactly as written, in a package of its own.
+//
 //   - Any other block is a fragment. Made of declarations only (functions,
 //     types, vars), it goes at package level; otherwise it becomes the body
 //     of a function. Its imports are added for the package names it uses,
 //     from the table in doccheck.go (hub, middleware, auth, http, time,
 //     chi, chimw, echo, redis, ...).
+//
 //   - The names a fragment takes from its surroundings (h, ctx, a verifier)
 //     are declared in an HTML comment on the line just above the fence,
 //     which readers of the rendered page do not see:
@@ -22,6 +24,7 @@
 //
 //     The text after "doc:" (one or several lines, up to "-->") is Go
 //     placed at package level.
+//
 //   - A block that is not meant to compile says so, with a reason:
 //
 //     <!-- doc: skip: shows only the shape of the call -->

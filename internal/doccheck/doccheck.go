@@ -2,13 +2,17 @@ package doccheck
 
 import (
 	"fmt"
+	"go/ast"
 	"go/parser"
 	"go/scanner"
 	"go/token"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
+	"unicode"
 )
 
 // Block is one fenced code block of a Markdown file.
@@ -135,6 +139,10 @@ var imports = map[string]string{
 	"syscall":  "syscall",
 	"testing":  "testing",
 	"time":     "time",
+	"atomic":   "sync/atomic",
+	"runtime":  "runtime",
+	"exec":     "os/exec",
+	"base64":   "encoding/base64",
 	"tls":      "crypto/tls",
 	"x509":     "crypto/x509",
 }
@@ -193,8 +201,56 @@ func Source(b Block, mdPath string) string {
 		fmt.Fprintf(&out, "//line %s:%d\n%s", mdPath, b.Line+1, b.Code)
 		return out.String()
 	}
-	fmt.Fprintf(&out, "func _() {\n//line %s:%d\n%s}\n", mdPath, b.Line+1, b.Code)
+	fmt.Fprintf(&out, "func _() {\n//line %s:%d\n%s", mdPath, b.Line+1, b.Code)
+	if names := topLevelNames(b.Code); len(names) > 0 {
+		// A fragment is a piece of a longer function: what it declares at
+		// its top level would be used further on.
+		for _, n := range names {
+			fmt.Fprintf(&out, "_ = %s\n", n)
+		}
+	}
+	out.WriteString("}\n")
 	return out.String()
+}
+
+// topLevelNames returns the variables a function-body fragment declares at
+// its top level (with := or var), which the wrapper marks as used.
+func topLevelNames(code string) []string {
+	f, err := parser.ParseFile(token.NewFileSet(), "", "package doc\nfunc _() {\n"+code+"\n}", parser.SkipObjectResolution)
+	if err != nil || len(f.Decls) != 1 {
+		return nil
+	}
+	fn, ok := f.Decls[0].(*ast.FuncDecl)
+	if !ok || fn.Body == nil {
+		return nil
+	}
+	var names []string
+	add := func(id *ast.Ident) {
+		if id.Name != "_" && !slices.Contains(names, id.Name) {
+			names = append(names, id.Name)
+		}
+	}
+	for _, st := range fn.Body.List {
+		switch st := st.(type) {
+		case *ast.AssignStmt:
+			if st.Tok == token.DEFINE {
+				for _, e := range st.Lhs {
+					if id, ok := e.(*ast.Ident); ok {
+						add(id)
+					}
+				}
+			}
+		case *ast.DeclStmt:
+			if gd, ok := st.Decl.(*ast.GenDecl); ok && gd.Tok == token.VAR {
+				for _, spec := range gd.Specs {
+					for _, id := range spec.(*ast.ValueSpec).Names {
+						add(id)
+					}
+				}
+			}
+		}
+	}
+	return names
 }
 
 // isFile reports whether code starts with a package clause (after
@@ -227,4 +283,83 @@ func MarkdownFiles(root string) ([]string, error) {
 		files = append(files, rel)
 	}
 	return files, nil
+}
+
+// Link is a relative Markdown link.
+type Link struct {
+	Line   int
+	Target string // path, path#fragment or #fragment
+}
+
+var linkRE = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+
+// Links returns the relative links of a Markdown file outside code blocks
+// and code spans: those not starting with a scheme.
+func Links(path string) ([]Link, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var links []Link
+	inFence := false
+	for i, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "```") {
+			inFence = !inFence
+			continue
+		}
+		if inFence {
+			continue
+		}
+		line = codeSpan.ReplaceAllString(line, "")
+		for _, m := range linkRE.FindAllStringSubmatch(line, -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			links = append(links, Link{Line: i + 1, Target: target})
+		}
+	}
+	return links, nil
+}
+
+var codeSpan = regexp.MustCompile("`[^`]*`")
+
+// Anchors returns the anchors GitHub gives the headings of a Markdown file.
+func Anchors(path string) (map[string]bool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	anchors := map[string]bool{}
+	inFence := false
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "```") {
+			inFence = !inFence
+			continue
+		}
+		if inFence || !strings.HasPrefix(line, "#") {
+			continue
+		}
+		heading := strings.TrimLeft(line, "#")
+		if !strings.HasPrefix(heading, " ") {
+			continue
+		}
+		anchors[Anchor(heading)] = true
+	}
+	return anchors, nil
+}
+
+// Anchor is GitHub's anchor for a heading: lower case, every character
+// that is not a letter, digit, space, '-' or '_' dropped, spaces to '-'.
+func Anchor(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(heading)) {
+		switch {
+		case r == ' ':
+			b.WriteByte('-')
+		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

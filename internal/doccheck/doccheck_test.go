@@ -268,8 +268,10 @@ func TestReadmeProgramRuns(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	// exited is closed when the program has ended, with exitErr set.
+	var exitErr error
+	exited := make(chan struct{})
+	go func() { exitErr = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		select {
@@ -308,9 +310,9 @@ func TestReadmeProgramRuns(t *testing.T) {
 		}
 	}
 	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("program exited with %v\n%s", err, logs.String())
+	case <-exited:
+		if exitErr != nil {
+			t.Fatalf("program exited with %v\n%s", exitErr, logs.String())
 		}
 	case <-time.After(wait):
 		t.Fatalf("program still running %v after SIGTERM\n%s", wait, logs.String())
@@ -410,7 +412,7 @@ func awaitDelivery(t *testing.T, from, to *peer) {
 }
 
 // dialUntilUp dials url until the program listens, failing if it exits.
-func dialUntilUp(t *testing.T, url string, exited <-chan error, logs *syncBuffer) *websocket.Conn {
+func dialUntilUp(t *testing.T, url string, exited <-chan struct{}, logs *syncBuffer) *websocket.Conn {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	for {
@@ -420,8 +422,8 @@ func dialUntilUp(t *testing.T, url string, exited <-chan error, logs *syncBuffer
 			return c
 		}
 		select {
-		case err := <-exited:
-			t.Fatalf("program exited: %v\n%s", err, logs.String())
+		case <-exited:
+			t.Fatalf("program exited before it served\n%s", logs.String())
 		case <-time.After(20 * time.Millisecond): // polling for the listener; bounded by deadline
 		}
 		if time.Now().After(deadline) {
@@ -457,4 +459,65 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// Every relative link in README.md and docs/*.md leads to a file that
+// exists, and a #fragment to a heading of that file.
+func TestLinks(t *testing.T) {
+	t.Parallel()
+	root := moduleRoot(t)
+	files, err := MarkdownFiles(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, f := range files {
+		links, err := Links(filepath.Join(root, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range links {
+			target, frag, _ := strings.Cut(l.Target, "#")
+			path := filepath.Join(root, f)
+			if target != "" {
+				path = filepath.Join(filepath.Dir(path), filepath.FromSlash(target))
+				if _, err := os.Stat(path); err != nil {
+					t.Errorf("%s:%d: link to %s: no such file", f, l.Line, l.Target)
+					continue
+				}
+			}
+			if frag != "" {
+				if !strings.HasSuffix(path, ".md") {
+					t.Errorf("%s:%d: link %s: a fragment on a file that is not Markdown", f, l.Line, l.Target)
+					continue
+				}
+				anchors, err := Anchors(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !anchors[frag] {
+					t.Errorf("%s:%d: link %s: no heading with that anchor", f, l.Line, l.Target)
+				}
+			}
+			checked++
+		}
+	}
+	if checked < 20 {
+		t.Fatalf("checked only %d links: the link parser is broken", checked)
+	}
+}
+
+// Anchors are GitHub's: lower case, punctuation dropped, spaces to dashes.
+func TestAnchors(t *testing.T) {
+	t.Parallel()
+	for heading, want := range map[string]string{
+		"Origin checking (`origin`)": "origin-checking-origin",
+		"`hub.Config`":               "hubconfig",
+		"How the gaps in gorilla/websocket v1.5.3 are closed":  "how-the-gaps-in-gorillawebsocket-v153-are-closed",
+		"Graceful shutdown on SIGTERM, with a readiness check": "graceful-shutdown-on-sigterm-with-a-readiness-check",
+	} {
+		if got := Anchor(heading); got != want {
+			t.Errorf("Anchor(%q) = %q, want %q", heading, got, want)
+		}
+	}
 }
