@@ -521,3 +521,52 @@ func TestAnchors(t *testing.T) {
 		}
 	}
 }
+
+// Every guide in docs/ opens with a table of contents that links to each of
+// its "##" sections, so a section added later is not left out.
+func TestGuidesHaveContents(t *testing.T) {
+	t.Parallel()
+	root := moduleRoot(t)
+	files, err := MarkdownFiles(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guides := 0
+	for _, f := range files {
+		if !strings.HasPrefix(f, "docs"+string(filepath.Separator)) || filepath.Base(f) == "README.md" {
+			continue
+		}
+		guides++
+		data, err := os.ReadFile(filepath.Join(root, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(data)
+		start := strings.Index(text, "**Contents**")
+		if start < 0 {
+			t.Errorf("%s: no **Contents** list", f)
+			continue
+		}
+		first := strings.Index(text, "\n## ")
+		if first < 0 || first < start {
+			t.Errorf("%s: the contents must come before the first section", f)
+			continue
+		}
+		contents := text[start:first]
+		inFence := false
+		for i, line := range strings.Split(text, "\n") {
+			if strings.HasPrefix(line, "```") {
+				inFence = !inFence
+			}
+			if inFence || !strings.HasPrefix(line, "## ") {
+				continue
+			}
+			if !strings.Contains(contents, "](#"+Anchor(line[3:])+")") {
+				t.Errorf("%s:%d: section %q is not in the contents", f, i+1, line[3:])
+			}
+		}
+	}
+	if guides < 10 {
+		t.Fatalf("found %d guides in docs/", guides)
+	}
+}
