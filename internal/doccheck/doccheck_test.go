@@ -29,20 +29,24 @@ func TestMain(m *testing.M) {
 // program starting); it is a failure bound, never a measurement.
 const wait = 60 * time.Second
 
-// moduleRoot is the directory of the module's go.mod.
-func moduleRoot(t testing.TB) string {
+// repoRoot is the directory above the test's that holds README.md and
+// docs/: the Markdown files live there, whichever module this package is
+// in.
+func repoRoot(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
+		if _, err := os.Stat(filepath.Join(dir, "README.md")); err == nil {
+			if _, err := os.Stat(filepath.Join(dir, "docs")); err == nil {
+				return dir
+			}
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
+			t.Fatal("no README.md and docs/ above the test's directory")
 		}
 		dir = parent
 	}
@@ -56,31 +60,48 @@ func goTool(t testing.TB) string {
 	return filepath.Join(runtime.GOROOT(), "bin", "go")
 }
 
-// genPackage is the import path directory, inside the module, that a
-// block's file is mapped to by the overlay. Nothing is written there.
-func genPackage(b Block) string {
+// genDir is the directory, below this package's, that a block's file is
+// mapped to by the overlay; nothing is written there. Keeping it below the
+// package keeps it inside the package's module, wherever that is.
+func genDir(b Block) string {
 	slug := strings.ToLower(strings.TrimSuffix(filepath.ToSlash(b.File), ".md"))
 	slug = regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(slug, "_")
-	return fmt.Sprintf("internal/doccheck/gen/%s_%d", slug, b.Line)
+	return fmt.Sprintf("gen/%s_%d", strings.Trim(slug, "_"), b.Line)
 }
 
+// mdPosition is a Markdown file name at the start of a compiler message.
+var mdPosition = regexp.MustCompile(`(?m)^[^\s:]+\.md:`)
+
+// buildWait bounds a go build, which may compile every dependency on a cold
+// cache and a loaded machine: a failure bound, never a measurement.
+const buildWait = 5 * time.Minute
+
 // build compiles the given blocks of Markdown files under root, each in a
-// package of its own, with go build -overlay, and returns the compiler's
-// output with positions in the Markdown files. out is "" when every block
-// compiled. With binary set (one block only), the program is linked there.
+// package of its own, with go build -overlay run in this package's
+// directory, and returns the compiler's output with positions in the
+// Markdown files, relative to root. With binary set (one block only), the
+// program is linked there.
 func build(t testing.TB, root string, blocks []Block, binary string) (string, error) {
 	t.Helper()
+	here, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
 	tmp := t.TempDir()
 	replace := map[string]string{}
 	var pkgs []string
 	for i, b := range blocks {
+		md := b.File
+		if !filepath.IsAbs(md) {
+			md = filepath.Join(root, md)
+		}
 		src := filepath.Join(tmp, fmt.Sprintf("block%d.go", i))
-		if err := os.WriteFile(src, []byte(Source(b, b.File)), 0o644); err != nil {
+		if err := os.WriteFile(src, []byte(Source(b, md)), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		pkg := genPackage(b)
-		replace[filepath.Join(root, filepath.FromSlash(pkg), "doc.go")] = src
-		pkgs = append(pkgs, "./"+pkg)
+		dir := genDir(b)
+		replace[filepath.Join(here, filepath.FromSlash(dir), "doc.go")] = src
+		pkgs = append(pkgs, "./"+dir)
 	}
 	overlay, err := json.Marshal(map[string]any{"Replace": replace})
 	if err != nil {
@@ -90,26 +111,35 @@ func build(t testing.TB, root string, blocks []Block, binary string) (string, er
 	if err := os.WriteFile(overlayPath, overlay, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"build", "-overlay", overlayPath}
+	args := []string{"build", "-overlay", overlayPath, "-gcflags=-e"}
 	if binary != "" {
 		args = append(args, "-o", binary)
 	}
 	cmd := exec.Command(goTool(t), append(args, pkgs...)...)
-	cmd.Dir = root
+	cmd.Dir = here
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err = runBounded(cmd)
-	// The //line directives name the Markdown files relative to root, which
-	// is where go build runs: it prints them as "./README.md:12:3: ...".
-	text := regexp.MustCompile(`(?m)^\./`).ReplaceAllString(out.String(), "")
+	err = runBounded(cmd, buildWait)
+	// The compiler names the Markdown files relative to here when it can:
+	// say them relative to root, as a reader finds them.
+	text := mdPosition.ReplaceAllStringFunc(out.String(), func(pos string) string {
+		path := strings.TrimSuffix(pos, ":")
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(here, path)
+		}
+		if rel, err := filepath.Rel(root, path); err == nil && !strings.HasPrefix(rel, "..") {
+			path = rel
+		}
+		return path + ":"
+	})
 	if err != nil && text == "" {
 		text = err.Error()
 	}
 	return text, err
 }
 
-// runBounded runs cmd and kills it if it has not ended within wait.
-func runBounded(cmd *exec.Cmd) error {
+// runBounded runs cmd and kills it if it has not ended within limit.
+func runBounded(cmd *exec.Cmd, limit time.Duration) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -118,10 +148,10 @@ func runBounded(cmd *exec.Cmd) error {
 	select {
 	case err := <-done:
 		return err
-	case <-time.After(wait):
+	case <-time.After(limit):
 		_ = cmd.Process.Kill()
 		<-done
-		return fmt.Errorf("%s did not finish within %v", strings.Join(cmd.Args, " "), wait)
+		return fmt.Errorf("%s did not finish within %v", strings.Join(cmd.Args, " "), limit)
 	}
 }
 
@@ -156,7 +186,7 @@ func goBlocks(t testing.TB, root string) (compile, skipped []Block) {
 // Every Go block in README.md and docs/*.md compiles against this module.
 func TestDocBlocks(t *testing.T) {
 	t.Parallel()
-	root := moduleRoot(t)
+	root := repoRoot(t)
 	blocks, skipped := goBlocks(t, root)
 	for _, b := range skipped {
 		reason, _ := b.Skip()
@@ -182,7 +212,7 @@ func TestDocBlocks(t *testing.T) {
 // file, and so is a fragment's undeclared name.
 func TestReportsMarkdownPositions(t *testing.T) {
 	t.Parallel()
-	root := moduleRoot(t)
+	root := repoRoot(t)
 	dir := t.TempDir()
 	md := "# doc\n\ntext\n\n<!-- doc: var h *hub.Hub -->\n```go\nh.Join(\"a\", \"b\")\nundefinedThing()\n```\n\n```go\nfunc f() int { return \"x\" }\n```\n"
 	path := filepath.Join(dir, "bad.md")
@@ -246,7 +276,7 @@ func readmeProgram(t testing.TB, root string) Block {
 // clients get close 1001 and the process exits 0.
 func TestReadmeProgramRuns(t *testing.T) {
 	t.Parallel()
-	root := moduleRoot(t)
+	root := repoRoot(t)
 	prog := readmeProgram(t, root)
 	if n := strings.Count(prog.Code, "\n"); n >= 40 {
 		t.Errorf("the README's program has %d lines; keep it under 40", n)
@@ -465,7 +495,7 @@ func (b *syncBuffer) String() string {
 // exists, and a #fragment to a heading of that file.
 func TestLinks(t *testing.T) {
 	t.Parallel()
-	root := moduleRoot(t)
+	root := repoRoot(t)
 	files, err := MarkdownFiles(root)
 	if err != nil {
 		t.Fatal(err)
@@ -526,7 +556,7 @@ func TestAnchors(t *testing.T) {
 // its "##" sections, so a section added later is not left out.
 func TestGuidesHaveContents(t *testing.T) {
 	t.Parallel()
-	root := moduleRoot(t)
+	root := repoRoot(t)
 	files, err := MarkdownFiles(root)
 	if err != nil {
 		t.Fatal(err)
