@@ -157,6 +157,7 @@ func (h *Hub) newSession(conn *websocket.Conn, fc *flushConn, r *http.Request, o
 			s.meta[k] = v
 		}
 	}
+	fc.in.compress = compress // RSV1 may start a message
 	if s.compress {
 		conn.EnableWriteCompression(true)
 		conn.SetCompressionLevel(flateLevel(h.cfg.Compression.Level))

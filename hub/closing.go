@@ -152,9 +152,16 @@ func (s *Session) readEnded(err error) {
 	case errors.As(err, &ce):
 		// onPeerClose recorded it.
 	case errors.As(err, &fv):
-		// The frame inspector stopped a frame gorilla would have accepted:
-		// fail the connection as gorilla does for the violations it sees.
-		s.sendCloseNow(CloseProtocolError, fv.reason, fmt.Errorf("%w: %s", ErrProtocol, fv.reason))
+		// The frame inspector stopped a bad frame before gorilla saw it:
+		// what came before it has been handled, so its replies go out
+		// first, then the close frame (RFC 6455 7.1.7 fails the
+		// connection; nothing more is read).
+		s.noteFailure(CloseProtocolError, fmt.Errorf("%w: %s", ErrProtocol, fv.reason))
+		s.closeWith(CloseProtocolError, fv.reason, false)
+		s.mu.Lock()
+		w := s.writerExitLocked()
+		s.mu.Unlock()
+		awaitClosed(w, s.cfg().CloseTimeout) // end drops what is still queued
 	case errors.As(err, &ne) && ne.Timeout():
 		s.mu.Lock()
 		open := s.state == stateOpen
@@ -244,13 +251,7 @@ func (s *Session) onPeerClose(code int, reason string) error {
 func (s *Session) end() {
 	s.mu.Lock()
 	s.setStateLocked(stateEnded)
-	var writer chan struct{}
-	if s.writing {
-		if s.writerDone == nil {
-			s.writerDone = make(chan struct{})
-		}
-		writer = s.writerDone
-	}
+	writer := s.writerExitLocked()
 	switch {
 	case s.gotClose != nil && s.peerFirst:
 		s.endErr = s.gotClose
@@ -271,22 +272,41 @@ func (s *Session) end() {
 	unanswered := s.gotClose == nil
 	s.mu.Unlock()
 	s.cancel()
-	finished := true
-	if writer != nil {
-		t := time.NewTimer(s.cfg().CloseTimeout)
-		select {
-		case <-writer:
-		case <-t.C:
-			finished = false
-		}
-		t.Stop()
-	}
+	finished := awaitClosed(writer, s.cfg().CloseTimeout)
 	if finished && unanswered && s.fc.closeSent() {
 		s.linger()
 	}
 	s.fc.Close()
 	if writer != nil {
 		<-writer // the connection is closed, so the writer fails fast
+	}
+}
+
+// writerExitLocked returns a channel closed when the running writer exits
+// (with the queue empty, or the session ended), or nil when none runs.
+func (s *Session) writerExitLocked() chan struct{} {
+	if !s.writing {
+		return nil
+	}
+	if s.writerDone == nil {
+		s.writerDone = make(chan struct{})
+	}
+	return s.writerDone
+}
+
+// awaitClosed waits up to d for ch to close (a nil ch counts as closed)
+// and reports whether it did.
+func awaitClosed(ch chan struct{}, d time.Duration) bool {
+	if ch == nil {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ch:
+		return true
+	case <-t.C:
+		return false
 	}
 }
 

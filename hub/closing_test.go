@@ -309,3 +309,45 @@ func TestShutdownReturnsDespiteBlockedCallback(t *testing.T) {
 		}
 	}
 }
+
+// TestValidFramesBeforeAViolationAreHandled: frames that arrive before a
+// bad one, in the same read, are handled and their replies go out before
+// the close frame (RFC 6455 7.1.7 fails the connection at the bad frame,
+// not before it).
+func TestValidFramesBeforeAViolationAreHandled(t *testing.T) {
+	t.Parallel()
+	th := newTestHub(t, Config{PingInterval: -1})
+	th.OnMessage(func(s *Session, m Message) { s.Send(m) })
+	for _, bad := range []struct {
+		name  string
+		frame []byte
+	}{
+		{"reserved opcode", rawHeader(true, 0x3, 0)},
+		{"RSV2", rawHeader(true, 0x20|websocket.TextMessage, 0)},
+		{"fragmented ping", rawHeader(false, websocket.PingMessage, 0)},
+		{"lone continuation", rawHeader(true, 0x0, 0)},
+	} {
+		rc, _, s := th.rawDialSession(t, "")
+		var stream []byte
+		for _, m := range []string{"one", "two"} {
+			stream = append(append(stream, rawHeader(true, websocket.TextMessage, len(m))...), m...)
+		}
+		stream = append(stream, bad.frame...)
+		rc.c.SetWriteDeadline(time.Now().Add(waitFor))
+		if _, err := rc.c.Write(stream); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"one", "two"} {
+			b0, p, err := rc.readFrame()
+			if err != nil || b0 != 0x81 || string(p) != want {
+				t.Fatalf("%s: read %#x %q, %v; want the echo %q first", bad.name, b0, p, err, want)
+			}
+		}
+		if code, err := rc.readClose(); err != nil || code != CloseProtocolError {
+			t.Fatalf("%s: close %d, %v; want 1002", bad.name, code, err)
+		}
+		rc.c.Close()
+		th.awaitEnd(t, s)
+		th.wantSessionErr(t, s, CloseProtocolError, ErrProtocol)
+	}
+}

@@ -34,8 +34,8 @@ func (s *Session) initIdleWait(br *bufio.Reader) {
 // deadline) for the next read, when nothing is buffered. Its errors are the
 // connection's own: a read deadline (missed pong) or a closed connection.
 func (s *Session) awaitReadable() error {
-	if s.raw == nil || s.br.Buffered() > 0 {
-		return nil
+	if s.raw == nil || s.br.Buffered() > 0 || s.fc.in.err != nil {
+		return nil // data to read, or a violation the next read reports
 	}
 	s.polled = false
 	return s.raw.Read(s.readable)

@@ -3,12 +3,13 @@ package hub
 import "encoding/binary"
 
 // frameInspector follows the frame boundaries of the bytes a client sends
-// and fails the connection on the violations gorilla/websocket v1.5.3 lets
-// through. It sees every byte flushConn.Read returns, before gorilla does,
-// but looks only at frame headers: payloads are skipped by counting, never
-// copied or unmasked.
+// and fails the connection on a frame header that breaks the protocol. It
+// sees every byte flushConn.Read returns, before gorilla does, but looks
+// only at frame headers (and at a close frame's code, see codeByte):
+// payloads are skipped by counting, never copied.
 //
-// It refuses, with close 1002:
+// It refuses, with close 1002, every header-level violation: the ones
+// gorilla/websocket v1.5.3 lets through —
 //   - RSV1 on a control frame or a continuation frame (RFC 7692 section 6.1:
 //     only the first frame of a compressed message carries it; gorilla
 //     accepts both once compression is negotiated);
@@ -16,7 +17,12 @@ import "encoding/binary"
 //     the body is empty or starts with a two-byte code; gorilla reads it as
 //     "no status" and answers with an empty close);
 //   - a 64-bit payload length with its most significant bit set (RFC 6455
-//     section 5.2; gorilla reports it as a read-limit error).
+//     section 5.2; gorilla reports it as a read-limit error) —
+// and the ones gorilla would refuse too (reserved bits and opcodes,
+// fragmented or long control frames, broken fragmentation, unmasked
+// frames), so that every violation fails the connection the same way: the
+// frames before the bad one are handled, their replies go out, and then the
+// close frame (gorilla would write its close at once, ahead of them).
 //
 // The inspector is used by the session's reader goroutine only.
 type frameInspector struct {
@@ -26,6 +32,9 @@ type frameInspector struct {
 	lenEnd    uint8  // header offset where the length ends: 2, 4 or 10
 	need      uint8  // header length: lenEnd, plus 4 if masked
 	isClose   bool   // the current frame is a close frame
+	first     byte   // the current frame's first header byte
+	inMessage bool   // a fragmented data message is in progress
+	compress  bool   // permessage-deflate was negotiated: RSV1 may start a message
 	err       error  // the violation found, returned by every later Read
 
 	// A close frame's status code, read as it passes (see codeByte).
@@ -46,6 +55,14 @@ func (e *frameViolation) Error() string { return "hub: protocol violation: " + e
 var (
 	errRSV1Control      = &frameViolation{"RSV1 set on a control frame"}
 	errRSV1Continuation = &frameViolation{"RSV1 set on a continuation frame"}
+	errRSV1NoDeflate    = &frameViolation{"RSV1 set without permessage-deflate"}
+	errRSV23            = &frameViolation{"RSV2 or RSV3 set"}
+	errReservedOpcode   = &frameViolation{"reserved opcode"}
+	errControlFragment  = &frameViolation{"fragmented control frame"}
+	errControlLength    = &frameViolation{"control frame longer than 125 bytes"}
+	errNewInsideMessage = &frameViolation{"data frame inside a fragmented message"}
+	errLoneContinuation = &frameViolation{"continuation frame with no message to continue"}
+	errUnmasked         = &frameViolation{"unmasked client frame"}
 	errCloseOneByte     = &frameViolation{"close frame with a 1-byte payload"}
 	errLengthMSB        = &frameViolation{"payload length has its most significant bit set"}
 )
@@ -54,7 +71,10 @@ const (
 	rsv1Bit  = 0x40
 	maskBit  = 0x80
 	opCont   = 0x0
+	opText   = 0x1
+	opBinary = 0x2
 	opClose  = 0x8
+	opPong   = 0xA
 	opCtlBit = 0x8 // opcodes 8-15 are control frames
 )
 
@@ -88,6 +108,9 @@ func (fi *frameInspector) scan(p []byte) (int, error) {
 		}
 		if fi.have == 0 && len(p)-i >= maxHeader {
 			// Fast path: the whole header is in p.
+			if err := fi.checkHeader(p[i], p[i+1]); err != nil {
+				return fi.fail(i, err)
+			}
 			n, length, err := headerAt(p[i:])
 			if err != nil {
 				return fi.fail(i, err)
@@ -108,16 +131,14 @@ func (fi *frameInspector) scan(p []byte) (int, error) {
 		switch fi.have {
 		case 0:
 			start = i
-			if err := checkFirstByte(b); err != nil {
-				return fi.fail(start, err)
-			}
+			fi.first = b
 			fi.isClose = b&0xF == opClose
 			fi.mask = [4]byte{}
 		case 1:
-			n := b &^ maskBit
-			if fi.isClose && n == 1 {
-				return fi.fail(start, errCloseOneByte)
+			if err := fi.checkHeader(fi.first, b); err != nil {
+				return fi.fail(start, err)
 			}
+			n := b &^ maskBit
 			fi.length = 0
 			switch n {
 			case 126:
@@ -199,14 +220,7 @@ const maxHeader = 14
 // headerAt checks the whole frame header at the start of p (at least
 // maxHeader bytes) and returns its length and the payload length.
 func headerAt(p []byte) (n int, length uint64, err error) {
-	if err := checkFirstByte(p[0]); err != nil {
-		return 0, 0, err
-	}
-	l7 := p[1] &^ maskBit
-	if p[0]&0xF == opClose && l7 == 1 {
-		return 0, 0, errCloseOneByte
-	}
-	switch l7 {
+	switch l7 := p[1] &^ maskBit; l7 {
 	case 126:
 		n, length = 4, uint64(binary.BigEndian.Uint16(p[2:]))
 	case 127:
@@ -223,17 +237,51 @@ func headerAt(p []byte) (n int, length uint64, err error) {
 	return n, length, nil
 }
 
-// checkFirstByte applies RFC 7692 section 6.1 to a frame's first byte: RSV1
-// only on the first frame of a data message.
-func checkFirstByte(b byte) error {
-	if b&rsv1Bit == 0 {
-		return nil
-	}
-	switch op := b & 0xF; {
-	case op&opCtlBit != 0:
+// checkHeader applies the protocol's header rules to a frame's first two
+// bytes, following the fragmentation state of the stream (RFC 6455 sections
+// 5.2, 5.4, 5.5; RFC 7692 section 6.1).
+func (fi *frameInspector) checkHeader(b0, b1 byte) error {
+	op := b0 & 0xF
+	fin := b0&0x80 != 0
+	control := op&opCtlBit != 0
+	switch {
+	case b0&0x30 != 0:
+		return errRSV23
+	case b0&rsv1Bit != 0 && control:
 		return errRSV1Control
-	case op == opCont:
+	case b0&rsv1Bit != 0 && op == opCont:
 		return errRSV1Continuation
+	case b0&rsv1Bit != 0 && !fi.compress:
+		return errRSV1NoDeflate
+	}
+	switch {
+	case control:
+		if op > opPong {
+			return errReservedOpcode
+		}
+		if !fin {
+			return errControlFragment
+		}
+		if l7 := b1 &^ maskBit; l7 > 125 {
+			return errControlLength
+		} else if op == opClose && l7 == 1 {
+			return errCloseOneByte
+		}
+	case op == opCont:
+		if !fi.inMessage {
+			return errLoneContinuation
+		}
+		fi.inMessage = !fin
+	case op == opText || op == opBinary:
+		if fi.inMessage {
+			return errNewInsideMessage
+		}
+		fi.inMessage = !fin
+	default:
+		return errReservedOpcode
+	}
+	if b1&maskBit == 0 {
+		return errUnmasked
 	}
 	return nil
 }

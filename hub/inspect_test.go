@@ -46,7 +46,7 @@ func inspJoin(parts ...[]byte) []byte {
 // inspFeed passes stream through a new inspector in reads of at most chunk
 // bytes and returns how many bytes it let through and its error.
 func inspFeed(stream []byte, chunk int) (int, error) {
-	var fi frameInspector
+	fi := frameInspector{compress: true} // the streams use compressed frames
 	passed := 0
 	for off := 0; off < len(stream); off += chunk {
 		p := stream[off:min(off+chunk, len(stream))]
@@ -74,12 +74,12 @@ func TestFrameInspector(t *testing.T) {
 		inspFrame(0xC1, 10, false),      // compressed text (RSV1 on a first frame)
 		inspFrame(0x88, 2, false),       // close with a code
 		inspFrame(0x88, 0, false),       // empty close
-		inspFrame(0x81|0x20, 3, true),   // RSV2, unmasked: gorilla's business
 		inspFrame(0x8A, 0, false),       // empty pong
+		inspFrame(0x01, 1, false),       // text, not final
 		inspFrame(0x0, 0, false),        // empty continuation
+		inspFrame(0x80, 1, false),       // final continuation
 		inspFrame(0x81, 0xFFFF, false),  // 16-bit maximum
 		inspFrame(0x82, 0x10000, false), // 64-bit minimum
-		inspFrame(0x83, 1, false),       // reserved opcode: gorilla's business
 	)
 	msb := []byte{0x82, 0x80 | 127, 0x80, 0, 0, 0, 0, 0, 0, 5, 1, 2, 3, 4}
 	cases := []struct {
@@ -96,6 +96,15 @@ func TestFrameInspector(t *testing.T) {
 		{"close with 1-byte payload", inspJoin(valid, inspFrame(0x88, 1, false)), len(valid), errCloseOneByte},
 		{"unmasked close with 1-byte payload", inspFrame(0x88, 1, true), 0, errCloseOneByte},
 		{"length MSB set", inspJoin(valid, msb), len(valid), errLengthMSB},
+		{"RSV2", inspJoin(valid, inspFrame(0xA1, 3, false)), len(valid), errRSV23},
+		{"RSV3", inspJoin(valid, inspFrame(0x91, 3, false)), len(valid), errRSV23},
+		{"reserved data opcode", inspJoin(valid, inspFrame(0x83, 1, false)), len(valid), errReservedOpcode},
+		{"reserved control opcode", inspJoin(valid, inspFrame(0x8B, 1, false)), len(valid), errReservedOpcode},
+		{"fragmented ping", inspJoin(valid, inspFrame(0x09, 1, false)), len(valid), errControlFragment},
+		{"ping of 126 bytes", inspJoin(valid, inspFrame(0x89, 126, false)), len(valid), errControlLength},
+		{"new message inside a fragmented one", inspJoin(valid, inspFrame(0x01, 3, false), inspFrame(0x81, 3, false)), len(valid) + 9, errNewInsideMessage},
+		{"continuation with no message", inspJoin(valid, inspFrame(0x80, 3, false)), len(valid), errLoneContinuation},
+		{"unmasked text", inspJoin(valid, inspFrame(0x81, 3, true)), len(valid), errUnmasked},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

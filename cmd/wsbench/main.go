@@ -24,6 +24,7 @@ type options struct {
 	conns   int
 	dialers int
 	timeout time.Duration
+	cluster clusterOptions // node and cluster modes (cluster.go)
 }
 
 var errUsage = errors.New("wsbench: bad usage")
@@ -32,20 +33,21 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("wsbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.mode, "mode", "", "server, client or measure")
-	fs.StringVar(&o.impl, "impl", "wsgate", "server implementation: wsgate or gorilla (server and measure modes)")
+	fs.StringVar(&o.mode, "mode", "", "server, client, measure, node or cluster")
+	fs.StringVar(&o.impl, "impl", "wsgate", "server implementation: wsgate, gorilla or gorilla-inline (server and measure modes)")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "address to listen on (server) or dial (client); loopback only")
 	fs.IntVar(&o.conns, "conns", 1000, "connections to open (client and measure modes)")
 	fs.IntVar(&o.dialers, "dialers", 32, "connections dialed at once (client mode)")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "exit after this long whatever happens")
+	o.cluster.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	switch {
-	case o.mode != "server" && o.mode != "client" && o.mode != "measure":
-		return o, fmt.Errorf("%w: -mode must be server, client or measure", errUsage)
-	case o.impl != "wsgate" && o.impl != "gorilla":
-		return o, fmt.Errorf("%w: -impl must be wsgate or gorilla", errUsage)
+	case o.mode != "server" && o.mode != "client" && o.mode != "measure" && o.mode != "node" && o.mode != "cluster":
+		return o, fmt.Errorf("%w: -mode must be server, client, measure, node or cluster", errUsage)
+	case o.impl != "wsgate" && o.impl != "gorilla" && o.impl != "gorilla-inline":
+		return o, fmt.Errorf("%w: -impl must be wsgate, gorilla or gorilla-inline", errUsage)
 	case o.conns < 1:
 		return o, fmt.Errorf("%w: -conns must be positive", errUsage)
 	case o.dialers < 1:
@@ -55,6 +57,9 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	}
 	if err := checkLoopback(o.addr); err != nil {
 		return o, fmt.Errorf("%w: -addr: %v", errUsage, err)
+	}
+	if err := o.cluster.check(o.mode); err != nil {
+		return o, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	return o, nil
 }
@@ -76,6 +81,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = runClient(ctx, o, stdin, stdout)
 	case "measure":
 		err = runMeasure(ctx, o, stdout, stderr)
+	case "node":
+		err = runClusterNode(ctx, o, stdin, stdout)
+	case "cluster":
+		err = runCluster(ctx, o, stdout, stderr)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "wsbench:", err)

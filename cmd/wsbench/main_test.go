@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -37,6 +38,7 @@ func TestRefusals(t *testing.T) {
 		{"no mode", nil, "-mode must be"},
 		{"unknown mode", []string{"-mode", "flood"}, "-mode must be"},
 		{"unknown impl", []string{"-mode", "server", "-impl", "melody"}, "-impl must be"},
+		{"inline is not a broadcast impl", []string{"-mode", "server", "-impl", "inline"}, "-impl must be"},
 		{"zero conns", []string{"-mode", "client", "-conns", "0"}, "-conns must be positive"},
 		{"zero dialers", []string{"-mode", "client", "-dialers", "0"}, "-dialers must be positive"},
 		{"zero timeout", []string{"-mode", "server", "-timeout", "0s"}, "-timeout must be positive"},
@@ -67,7 +69,7 @@ func TestServerAndClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, impl := range []string{"wsgate", "gorilla"} {
+	for _, impl := range []string{"wsgate", "gorilla", "gorilla-inline"} {
 		t.Run(impl, func(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -119,6 +121,36 @@ func TestServerAndClient(t *testing.T) {
 			ask(srv, "broadcast 10", "broadcast 10")
 			ask(cl, "wait 10", "ok 10")
 			ask(cl, "count", "count total=500 min=10 max=10 closed=0")
+			// The broadcasts were stamped: one latency sample per delivery.
+			if f, err := cl.askFields("latency"); err != nil || f["n"] != 500 || f["p50_ns"] <= 0 || f["p99_ns"] < f["p50_ns"] || f["max_ns"] < f["p99_ns"] {
+				t.Fatalf("latency: %v %v", f, err)
+			}
+			if f, err := cl.askFields("latency"); err != nil || f["n"] != 0 {
+				t.Fatalf("latency after taking it: %v %v", f, err)
+			}
+			// 1,003 round trips over 50 connections: 20 or 21 each, every
+			// reply accounted for, and replies are not counted as broadcasts.
+			fmt.Fprintln(cl.in, "echo 1003")
+			line, err = cl.expect("echo ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f, err := parseFields(line); err != nil || f["rt"] != 1003 || f["n"] != 1003 || f["ns"] <= 0 || f["p50_ns"] <= 0 || f["p99_ns"] < f["p50_ns"] {
+				t.Fatalf("echo: %v %v; stderr: %s", f, err, stderr.String())
+			}
+			ask(cl, "count", "count total=500 min=10 max=10 closed=0")
+			fmt.Fprintln(cl.in, "echo 50")
+			if _, err := cl.expect("echo rt=50 "); err != nil {
+				t.Fatal(err)
+			}
+			// echolat covers both runs, then starts again.
+			if f, err := cl.askFields("echolat"); err != nil || f["n"] != 1053 || f["p50_ns"] <= 0 {
+				t.Fatalf("echolat: %v %v", f, err)
+			}
+			if f, err := cl.askFields("echolat"); err != nil || f["n"] != 0 {
+				t.Fatalf("echolat after taking it: %v %v", f, err)
+			}
+			ask(cl, "echo 0", "error echo needs a positive count")
 			if f, err := srv.askFields("stats"); err != nil || f["rss"] <= 0 || f["sessions"] != 50 {
 				t.Fatalf("stats: %v %v", f, err)
 			}
@@ -217,5 +249,37 @@ func TestChildExitsEarly(t *testing.T) {
 	}
 	if err := c.stop(); err == nil || !errors.As(err, new(interface{ ExitCode() int })) {
 		t.Fatalf("stop: %v", err)
+	}
+}
+
+// TestHistogram: percentiles come out within a bucket (about 3 %) of the
+// exact ones, and take empties the histogram.
+func TestHistogram(t *testing.T) {
+	t.Parallel()
+	var h histogram
+	for i := 1; i <= 10000; i++ {
+		h.record(i, time.Duration(i)*time.Microsecond)
+	}
+	s := h.take().summary()
+	near := func(got, want time.Duration) bool { return got >= want*96/100 && got <= want*104/100 }
+	if s.n != 10000 || !near(s.p50, 5*time.Millisecond) || !near(s.p99, 9900*time.Microsecond) || !near(s.max, 10*time.Millisecond) {
+		t.Fatalf("summary %v", s)
+	}
+	if s := h.take().summary(); s.n != 0 || s.p50 != 0 {
+		t.Fatalf("after take: %v", s)
+	}
+	for _, v := range []int64{0, 1, 31, 32, 33, 63, 64, 1000, 1 << 40, math.MaxInt64} {
+		b := histBucket(v)
+		if b < 0 || b >= histBuckets {
+			t.Fatalf("bucket of %d is %d", v, b)
+		}
+		if v > 0 {
+			if m := histValue(b); float64(m) < float64(v)*0.96 || float64(m) > float64(v)*1.04 {
+				t.Errorf("bucket of %d is worth %d", v, m)
+			}
+		}
+	}
+	if histBucket(-5) != 0 {
+		t.Error("negative durations must land in the first bucket")
 	}
 }

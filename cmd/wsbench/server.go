@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -29,14 +28,22 @@ type implementation interface {
 	shutdown(ctx context.Context)
 }
 
+// newImplementation returns the named server. Every one sends each message
+// a client sends back to that client (request/response): wsgate from its
+// OnMessage, the chat baseline through the client's write pump (gorilla) or
+// from its reader goroutine (gorilla-inline).
 func newImplementation(name string) (implementation, error) {
-	if name == "gorilla" {
-		return gorillaServer{chatbaseline.New()}, nil
+	switch name {
+	case "gorilla":
+		return gorillaServer{chatbaseline.New(chatbaseline.EchoQueued)}, nil
+	case "gorilla-inline":
+		return gorillaServer{chatbaseline.New(chatbaseline.EchoInline)}, nil
 	}
 	h, err := hub.New(hub.Config{})
 	if err != nil {
 		return nil, err
 	}
+	h.OnMessage(func(s *hub.Session, m hub.Message) { s.Send(m) })
 	return &wsgateServer{h: h}, nil
 }
 
@@ -94,7 +101,6 @@ func runServer(ctx context.Context, o options, stdin io.Reader, stdout io.Writer
 	fmt.Fprintf(stdout, "listening %s\n", ln.Addr())
 
 	lines := readLines(stdin)
-	payload := bytes.Repeat([]byte("m"), 64)
 	for {
 		var line string
 		var ok bool
@@ -122,7 +128,7 @@ func runServer(ctx context.Context, o options, stdin io.Reader, stdout io.Writer
 				continue
 			}
 			for range k {
-				impl.broadcast(payload)
+				impl.broadcast(chatbaseline.AppendStamp(nil, chatbaseline.StampKindPaced, time.Now(), 64))
 			}
 			fmt.Fprintf(stdout, "broadcast %d\n", k)
 		case "quit":

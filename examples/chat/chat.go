@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/wsgate/wsgate/hub"
 )
@@ -12,10 +14,13 @@ import (
 const nameKey = "chat.name"
 
 // chat wires the protocol to a hub.
-type chat struct{ h *hub.Hub }
+type chat struct {
+	h         *hub.Hub
+	clustered bool // the hub has a broker and presence: rooms span nodes
+}
 
-func newChat(h *hub.Hub) *chat {
-	c := &chat{h: h}
+func newChat(h *hub.Hub, clustered bool) *chat {
+	c := &chat{h: h, clustered: clustered}
 	h.OnMessage(c.onMessage)
 	h.OnClose(func(s *hub.Session, code int, reason string) {
 		// The hub has already taken s out of its rooms; tell them.
@@ -54,6 +59,7 @@ func (c *chat) onMessage(s *hub.Session, m hub.Message) {
 			return
 		}
 		s.Set(nameKey, req.Name)
+		s.SetPresenceInfo([]byte(req.Name)) // the name other nodes list (a no-op without Presence)
 	case "join":
 		switch {
 		case name(s) == "":
@@ -99,7 +105,12 @@ func (c *chat) fail(s *hub.Session, why string) {
 	s.Send(event{Type: "error", Text: why}.message())
 }
 
-// sendMembers tells a room who is in it.
+// presenceWait bounds the presence query of sendMembers on a cluster.
+const presenceWait = 5 * time.Second
+
+// sendMembers tells a room who is in it: this node's members as they are
+// now, and on a cluster the other nodes' members as the broker's presence
+// record has them (a join on another node shows there within moments).
 func (c *chat) sendMembers(room string) {
 	ids := c.h.Members(room)
 	if len(ids) == 0 {
@@ -109,6 +120,16 @@ func (c *chat) sendMembers(room string) {
 	for _, id := range ids {
 		if s, ok := c.h.Session(id); ok {
 			names = append(names, name(s))
+		}
+	}
+	if c.clustered {
+		ctx, cancel := context.WithTimeout(context.Background(), presenceWait)
+		members, _ := c.h.Presence(ctx, room) // on an error, this node's members only
+		cancel()
+		for _, m := range members {
+			if m.Node != c.h.NodeID() {
+				names = append(names, string(m.Info))
+			}
 		}
 	}
 	sort.Strings(names)

@@ -6,11 +6,18 @@
 //	go run ./examples/chat [-addr localhost:8080] [-allowed-origin https://chat.example.com]
 //		[-tls-cert cert.pem -tls-key key.pem] [-log-level warn]
 //		[-idle-timeout 60s] [-read-timeout 30s] [-shutdown-timeout 10s]
+//		[-broker redis://127.0.0.1:6379 | -broker nats://127.0.0.1:4222 | -embedded-nats]
+//		[-node-id NAME]
 //
 // Then open http://localhost:8080 in two browser windows (https:// with
 // -tls-cert and -tls-key; the page then connects with wss://). The page speaks a
 // small JSON protocol (see protocol.go); the browser side is static/wsgate.js,
 // a dependency-free client that reconnects and rejoins its rooms.
+//
+// With -broker (or -embedded-nats, which runs a NATS server in the process
+// for other nodes to point -broker nats://127.0.0.1:4222 at), rooms span
+// every chat started with the same broker, and the members list shows the
+// chatters of every node (GET /cluster shows the broker's counters).
 package main
 
 import (
@@ -55,20 +62,34 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	h, err := hub.New(hub.Config{MaxTextMessage: 4096, IdleTimeout: 30 * time.Minute, Logger: logger})
+	cluster, err := common.OpenCluster(out, logger)
 	if err != nil {
 		return err
 	}
-	newChat(h)
+	defer cluster.Close() // after serve.Run: the hub has closed its broker
+	cfg := hub.Config{MaxTextMessage: 4096, IdleTimeout: 30 * time.Minute, NodeID: cluster.NodeID, Logger: logger}
+	if cfg.Broker, err = cluster.Broker("chat"); err != nil {
+		return err
+	}
+	cfg.Presence = cfg.Broker != nil // the members list of every node
+	h, err := hub.New(cfg)
+	if err != nil {
+		return err
+	}
+	if cfg.Broker != nil {
+		cluster.Watch("chat", h, logger)
+	}
+	newChat(h, cfg.Broker != nil)
 	handler, err := newHandler(h, *allowed, logger)
 	if err != nil {
 		return err
 	}
+	handler.Handle("GET /cluster", cluster.Handler())
 	return serve.Run(ctx, serve.Config{Flags: common, Handler: handler, Hubs: []*hub.Hub{h}, Out: out, URL: true, Logger: logger})
 }
 
 // newHandler serves the page and the socket.
-func newHandler(h *hub.Hub, allowedOrigin string, logger *slog.Logger) (http.Handler, error) {
+func newHandler(h *hub.Hub, allowedOrigin string, logger *slog.Logger) (*http.ServeMux, error) {
 	var policy origin.Policy
 	if allowedOrigin != "" {
 		policy.AllowedOrigins = []string{allowedOrigin}

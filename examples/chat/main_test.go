@@ -20,6 +20,14 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // (without a scheme); cleanup stops it.
 func start(t *testing.T, args ...string) string {
 	t.Helper()
+	addr, _ := startOut(t, args...)
+	return addr
+}
+
+// startOut is start that also returns the lines printed before "listening
+// on" (the embedded NATS server's address, for one).
+func startOut(t *testing.T, args ...string) (string, []string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	errc := make(chan error, 1)
@@ -29,9 +37,11 @@ func start(t *testing.T, args ...string) string {
 	}()
 	sc := bufio.NewScanner(pr)
 	var addr string
+	var before []string
 	for sc.Scan() {
 		line, ok := strings.CutPrefix(sc.Text(), "listening on ")
 		if !ok {
+			before = append(before, sc.Text())
 			continue
 		}
 		if a, ok := strings.CutPrefix(line, "http://"); ok {
@@ -51,7 +61,7 @@ func start(t *testing.T, args ...string) string {
 			t.Errorf("run: %v", err)
 		}
 	})
-	return addr
+	return addr, before
 }
 
 type chatter struct {

@@ -29,6 +29,14 @@ func TestMain(m *testing.M) {
 // that stops it and returns run's error.
 func start(t *testing.T, args ...string) (string, func() error) {
 	t.Helper()
+	addr, _, stop := startOut(t, args...)
+	return addr, stop
+}
+
+// startOut is start that also returns the lines printed before "listening
+// on" (the embedded NATS server's address, for one).
+func startOut(t *testing.T, args ...string) (string, []string, func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	errc := make(chan error, 1)
@@ -36,7 +44,8 @@ func start(t *testing.T, args ...string) (string, func() error) {
 		errc <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), pw)
 		pw.Close()
 	}()
-	addr := awaitAddr(t, bufio.NewScanner(pr))
+	var before []string
+	addr := awaitAddrLines(t, bufio.NewScanner(pr), &before)
 	go io.Copy(io.Discard, pr)
 	var once sync.Once
 	var err error
@@ -51,14 +60,24 @@ func start(t *testing.T, args ...string) (string, func() error) {
 			t.Errorf("run: %v", err)
 		}
 	})
-	return addr, stop
+	return addr, before, stop
 }
 
 func awaitAddr(t *testing.T, sc *bufio.Scanner) string {
 	t.Helper()
+	return awaitAddrLines(t, sc, nil)
+}
+
+// awaitAddrLines returns the address of the "listening on" line, appending
+// the lines before it to before (if not nil).
+func awaitAddrLines(t *testing.T, sc *bufio.Scanner, before *[]string) string {
+	t.Helper()
 	for sc.Scan() {
 		if addr, ok := strings.CutPrefix(sc.Text(), "listening on "); ok {
 			return addr
+		}
+		if before != nil {
+			*before = append(*before, sc.Text())
 		}
 	}
 	t.Fatalf("program ended before listening: %v", sc.Err())

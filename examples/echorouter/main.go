@@ -9,7 +9,12 @@
 //		[-allowed-origin https://app.example.com] [-max-conns-per-user 16]
 //		[-tls-cert cert.pem -tls-key key.pem] [-log-level warn]
 //		[-idle-timeout 60s] [-read-timeout 30s] [-shutdown-timeout 10s]
+//		[-broker redis://127.0.0.1:6379 | -broker nats://127.0.0.1:4222 | -embedded-nats] [-node-id NAME]
 //	go run ./examples/echorouter -jwt-secret SECRET -mint-token alice
+//
+// With -broker (README, "Running several nodes") rooms span every node
+// started with the same broker; the members list and the counters are this
+// node's.
 //
 // The secret may also come from $WSGATE_JWT_SECRET. Routes:
 //
@@ -74,10 +79,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg.Logger = logger
+	cluster, err := common.OpenCluster(stdout, logger)
+	if err != nil {
+		return err
+	}
+	defer cluster.Close() // after the hub has shut down and closed its broker
+	cfg.NodeID = cluster.NodeID
+	if cfg.Broker, err = cluster.Broker("echorouter"); err != nil {
+		return err
+	}
 	a, err := newApp(cfg)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	if cfg.Broker != nil {
+		cluster.Watch("echorouter", a.Hub, logger)
+	}
 	return serve.Run(ctx, serve.Config{Flags: common, Handler: a.echo, Hubs: []*hub.Hub{a.Hub}, Out: stdout, URL: true, Logger: logger})
 }

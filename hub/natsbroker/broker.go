@@ -48,11 +48,12 @@ type Broker struct {
 	started  bool
 	closed   bool
 	subs     map[hub.Channel]*nats.Subscription
-	fixed    []*nats.Subscription   // ToAll and this node's, from Start
-	interest map[string]hub.Channel // NATS subject -> channel, for the dispatcher
-	dropped  uint64                 // messages dropped by unsubscribed subscriptions
-	disconns uint64                 // disconnects seen by the nats.go handler
-	lastErr  error                  // why the last disconnect happened
+	fixed    []*nats.Subscription     // ToAll and this node's, from Start
+	interest map[string]hub.Channel   // NATS subject -> channel, for the dispatcher
+	wants    map[hub.Channel]struct{} // Config.SubscribeAll: the channels the hub subscribed to
+	dropped  uint64                   // messages dropped by unsubscribed subscriptions
+	disconns uint64                   // disconnects seen by the nats.go handler
+	lastErr  error                    // why the last disconnect happened
 	stats    Stats
 
 	presenceMu sync.Mutex       // guards presence
@@ -104,6 +105,7 @@ func New(cfg Config) (*Broker, error) {
 		instance:  binary.BigEndian.Uint64(id[:]),
 		subs:      make(map[hub.Channel]*nats.Subscription),
 		interest:  make(map[string]hub.Channel),
+		wants:     make(map[hub.Channel]struct{}),
 		changed:   make(chan struct{}, 1),
 		connClose: make(chan struct{}),
 		done:      make(chan struct{}),
@@ -169,9 +171,14 @@ func (b *Broker) Start(node string, host hub.BrokerHost) error {
 		return fmt.Errorf("natsbroker: %w", err)
 	}
 	b.js = js
-	for _, s := range []string{b.subj.all(), b.subj.node(node)} {
+	fixed := map[string]hub.Channel{b.subj.all(): {}, b.subj.node(node): {}} // always wanted
+	if b.cfg.SubscribeAll {
+		fixed[b.subj.prefix+".room.*"] = allRooms
+		fixed[b.subj.prefix+".topic.>"] = allTopics
+	}
+	for s, ch := range fixed {
 		b.mu.Lock()
-		b.interest[s] = hub.Channel{} // always wanted
+		b.interest[s] = ch
 		b.mu.Unlock()
 		sub, err := nc.ChanSubscribe(s, b.in)
 		if err != nil {
@@ -290,6 +297,11 @@ func (b *Broker) Subscribe(ctx context.Context, ch hub.Channel) error {
 		return err
 	}
 	b.mu.Lock()
+	if b.cfg.SubscribeAll {
+		b.wants[ch] = struct{}{} // Start subscribed to everything; covers filters
+		b.mu.Unlock()
+		return nil
+	}
 	_, have := b.subs[ch]
 	if !have {
 		b.interest[s] = ch // before the SUB, so nothing that arrives is filtered
@@ -326,6 +338,11 @@ func (b *Broker) Unsubscribe(ctx context.Context, ch hub.Channel) error {
 		return err
 	}
 	b.mu.Lock()
+	if b.cfg.SubscribeAll {
+		delete(b.wants, ch)
+		b.mu.Unlock()
+		return nil
+	}
 	sub := b.subs[ch]
 	delete(b.subs, ch)
 	delete(b.interest, s)
@@ -459,10 +476,30 @@ func (b *Broker) handle(m *nats.Msg, d *dedup) {
 	}
 }
 
+// allRooms and allTopics stand for Config.SubscribeAll's subscriptions to
+// every room and every topic in the interest map (no real channel has an
+// empty name).
+var (
+	allRooms  = hub.Channel{Kind: hub.ToRoom}
+	allTopics = hub.Channel{Kind: hub.ToTopic}
+)
+
 // covers reports whether an envelope that arrived on the subscription for
 // ch is one this node asked for, by the hub's rules. The zero Channel is
-// the ToAll or node subscription.
+// the ToAll or node subscription. b.mu is held.
 func (b *Broker) covers(ch hub.Channel, e *hub.Envelope) bool {
+	switch {
+	case ch == allRooms:
+		_, ok := b.wants[hub.Channel{Kind: hub.ToRoom, Name: e.Target}]
+		return e.Kind == hub.ToRoom && ok
+	case ch == allTopics:
+		for w := range b.wants {
+			if e.Kind == hub.ToTopic && w.Kind == hub.ToTopic && hub.MatchTopic(w.Name, e.Target) {
+				return true
+			}
+		}
+		return false
+	}
 	switch e.Kind {
 	case hub.ToAll:
 		return ch == hub.Channel{}

@@ -58,6 +58,16 @@ type Config struct {
 	// cannot keep up at all). When it is full NATS drops what arrives; the
 	// drops are counted in Stats.Dropped and logged. Zero means 65536.
 	QueueSize int
+	// SubscribeAll turns per-room interest off: at Start the node subscribes
+	// to every room and topic subject under Prefix (two wildcard
+	// subscriptions), and Subscribe and Unsubscribe only change which
+	// envelopes the broker hands to its hub, without a round trip. The hub
+	// still gets only what its sessions need, but the server sends every
+	// node all the traffic (counted in Stats.Filtered and Stats.InBytes): it
+	// is the "every node gets everything" baseline of the cluster
+	// benchmark. False means per-room interest: a node receives a room's
+	// traffic only while it has a member.
+	SubscribeAll bool
 	// PresenceStream names the JetStream stream that holds presence. Empty
 	// means EncodeToken(Prefix) + "-presence" ("wsgate-presence").
 	PresenceStream string

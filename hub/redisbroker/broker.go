@@ -43,9 +43,10 @@ type Broker struct {
 
 	pingSeq atomic.Uint64
 
-	// mu guards topics and shards.
+	// mu guards topics, rooms and shards.
 	mu     sync.RWMutex
 	topics map[string]string      // Redis glob → the hub pattern it stands for
+	rooms  map[string]struct{}    // Config.SubscribeAll: the rooms the hub subscribed to
 	shards map[string]*subscriber // cluster master address → its sharded subscriber
 
 	// notifyMu orders host.Disconnected/Reconnected calls; downSubs counts
@@ -70,6 +71,7 @@ func New(cfg Config) (*Broker, error) {
 		client: cfg.Client,
 		names:  newNames(cfg.Prefix),
 		topics: make(map[string]string),
+		rooms:  make(map[string]struct{}),
 		shards: make(map[string]*subscriber),
 	}
 	b.cluster, _ = cfg.Client.(*redis.ClusterClient)
@@ -95,6 +97,9 @@ func (b *Broker) Start(node string, host hub.BrokerHost) error {
 	onShards := kind == shardSub && b.cluster != nil
 	b.main = newSubscriber(b, func(ctx context.Context) *redis.PubSub { return b.client.Subscribe(ctx) })
 	own := []subKey{{kind, b.names.all()}, {kind, b.names.node(node)}}
+	if b.cfg.SubscribeAll { // validate rules out Sharded: one connection
+		own = append(own, subKey{patternSub, b.names.allRooms()}, subKey{patternSub, b.names.allTopics()})
+	}
 	if !onShards { // one connection holds every kind
 		for _, k := range own {
 			b.main.want[k] = struct{}{}
@@ -259,10 +264,15 @@ func (b *Broker) Subscribe(ctx context.Context, ch hub.Channel) error {
 	if err != nil {
 		return err
 	}
+	b.mu.Lock()
 	if key.kind == patternSub {
-		b.mu.Lock()
 		b.topics[key.name] = ch.Name
-		b.mu.Unlock()
+	} else if b.cfg.SubscribeAll {
+		b.rooms[ch.Name] = struct{}{}
+	}
+	b.mu.Unlock()
+	if b.cfg.SubscribeAll {
+		return nil // Start subscribed to everything; receive filters
 	}
 	return b.subscribeKey(ctx, key)
 }
@@ -280,10 +290,15 @@ func (b *Broker) Unsubscribe(ctx context.Context, ch hub.Channel) error {
 	if err != nil {
 		return err
 	}
+	b.mu.Lock()
 	if key.kind == patternSub {
-		b.mu.Lock()
 		delete(b.topics, key.name)
-		b.mu.Unlock()
+	} else {
+		delete(b.rooms, ch.Name)
+	}
+	b.mu.Unlock()
+	if b.cfg.SubscribeAll {
+		return nil
 	}
 	s, err := b.subscriberFor(ctx, key)
 	if err != nil {

@@ -28,6 +28,7 @@ func TestConfigRefusals(t *testing.T) {
 		{"negative health", "HealthInterval", Config{Client: client, HealthInterval: -time.Second}},
 		{"negative connect", "ConnectTimeout", Config{Client: client, ConnectTimeout: -time.Second}},
 		{"negative backoff", "MaxBackoff", Config{Client: client, MaxBackoff: -time.Second}},
+		{"subscribe all sharded", "SubscribeAll", Config{Client: client, SubscribeAll: true, Sharded: true}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -30,6 +30,17 @@ type Config struct {
 	// PSUBSCRIBE. Every node of a cluster must agree on it. False means
 	// classic pub/sub, which every Redis version has.
 	Sharded bool
+	// SubscribeAll turns per-room interest off: at Start the node subscribes
+	// to every room and topic channel under Prefix (two PSUBSCRIBE globs)
+	// and Subscribe and Unsubscribe only change which of them the broker
+	// hands to its hub, without a round trip to Redis. The hub still gets
+	// only what its sessions need, but Redis sends every node all the
+	// traffic (counted in Stats.Filtered): it is the "every node gets
+	// everything" baseline of the cluster benchmark, and costs each node
+	// the whole cluster's bandwidth. It cannot be combined with Sharded.
+	// False means per-room interest: a node receives a room's traffic only
+	// while it has a member.
+	SubscribeAll bool
 	// HealthInterval is how long a subscriber connection may be silent
 	// before the broker sends it a PING, and then how long the answer may
 	// take before the connection is declared lost (Disconnected). A killed
@@ -106,6 +117,8 @@ func (c Config) validate() error {
 		return bad("Prefix", fmt.Sprintf("must be at most %d bytes", maxPrefix))
 	case strings.ContainsFunc(c.Prefix, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '\uFFFD' }):
 		return bad("Prefix", "has a space, control character or invalid UTF-8")
+	case c.SubscribeAll && c.Sharded:
+		return bad("SubscribeAll", "cannot be combined with Sharded (Redis has no sharded patterns)")
 	case c.HealthInterval < 0:
 		return bad("HealthInterval", "must not be negative")
 	case c.ConnectTimeout < 0:

@@ -17,6 +17,11 @@ func (n names) node(node string) string    { return n.prefix + ":node:" + node }
 func (n names) room(room string) string    { return n.prefix + ":room:" + room }
 func (n names) subject(subj string) string { return n.prefix + ":topic:" + subj }
 
+// allRooms and allTopics are the globs Config.SubscribeAll subscribes to:
+// every room channel and every topic channel under the prefix.
+func (n names) allRooms() string  { return n.globPrefix + ":room:*" }
+func (n names) allTopics() string { return n.globPrefix + ":topic:*" }
+
 // topicPrefix is what every topic channel starts with.
 func (n names) topicPrefix() string { return n.prefix + ":topic:" }
 

@@ -26,7 +26,9 @@ type Stats struct {
 	// Filtered counts topic envelopes that a node's Redis glob matched but
 	// none of its hub patterns does: "a.*.c" is the glob "a.*.c", which also
 	// matches "a.b.x.c". They are dropped; this is the over-delivery of
-	// mapping hub wildcards to Redis globs.
+	// mapping hub wildcards to Redis globs. With Config.SubscribeAll it
+	// also counts every room and topic envelope the hub did not subscribe
+	// to.
 	Filtered uint64
 	// Duplicates counts the extra copies Redis sends of one topic envelope
 	// when several of a node's patterns match its subject (one per
@@ -87,7 +89,12 @@ func (b *Broker) receive(m *redis.Message, active map[string]struct{}) {
 		drop(&b.stats.own)
 		return
 	}
-	if m.Pattern != "" {
+	if m.Pattern != "" && m.Pattern == b.names.allRooms() { // Config.SubscribeAll
+		if !b.hasRoom(e.Target) {
+			drop(&b.stats.filtered)
+			return
+		}
+	} else if m.Pattern != "" {
 		if !b.firstMatch(m, active) {
 			drop(&b.stats.duplicates)
 			return
@@ -105,6 +112,9 @@ func (b *Broker) receive(m *redis.Message, active map[string]struct{}) {
 // channel carries, so that a stray or hostile publish on our prefix cannot
 // reach sessions it was not published for.
 func (b *Broker) fits(m *redis.Message, e *hub.Envelope) bool {
+	if m.Pattern != "" && m.Pattern == b.names.allRooms() {
+		return e.Kind == hub.ToRoom && m.Channel == b.names.room(e.Target)
+	}
 	if m.Pattern != "" {
 		return e.Kind == hub.ToTopic && m.Channel == b.names.subject(e.Target)
 	}
@@ -132,6 +142,14 @@ func (b *Broker) firstMatch(m *redis.Message, active map[string]struct{}) bool {
 		}
 	}
 	return true
+}
+
+// hasRoom reports whether the hub subscribed to room (Config.SubscribeAll).
+func (b *Broker) hasRoom(room string) bool {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	_, ok := b.rooms[room]
+	return ok
 }
 
 // wanted reports whether one of the node's topic patterns matches subject

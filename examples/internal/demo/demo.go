@@ -30,6 +30,8 @@ type Config struct {
 	MaxConnsPerIP   int    // 0 means no limit
 	MaxConnsPerUser int    // 0 means no limit
 	Logger          *slog.Logger
+	Broker          hub.Broker // nil means a single node (serve.Cluster.Broker makes one from -broker)
+	NodeID          string     // the node's name in a cluster; empty means random
 }
 
 // Parts are the shared pieces. The router chains Conns, Origin and
@@ -73,7 +75,7 @@ func (p *Parts) build(cfg Config) (err error) {
 	if p.Conns, err = ratelimit.NewConnLimiter(ratelimit.ConnConfig{PerIP: cfg.MaxConnsPerIP, PerUser: cfg.MaxConnsPerUser}); err != nil {
 		return err
 	}
-	if p.Hub, err = hub.New(hub.Config{Logger: cfg.Logger, IdleTimeout: 30 * time.Minute}); err != nil {
+	if p.Hub, err = hub.New(hub.Config{Logger: cfg.Logger, IdleTimeout: 30 * time.Minute, Broker: cfg.Broker, NodeID: cfg.NodeID}); err != nil {
 		return err
 	}
 	p.Rooms = rooms.New(p.Hub, func(s *hub.Session) string { return demoauth.Subject(s.Context()) })

@@ -3,11 +3,15 @@ package serve_test
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
 
+	"github.com/wsgate/wsgate/examples/internal/serve"
 	"github.com/wsgate/wsgate/hub"
 	"github.com/wsgate/wsgate/middleware"
 )
@@ -77,4 +81,30 @@ func Example_deployment() {
 	// Output:
 	// <nil>
 	// 0 drained, 0 forced
+}
+
+// ExampleFlags_OpenCluster makes a hub one node of a cluster when the
+// flags name a broker (here none: a single node, and Broker returns nil).
+func ExampleFlags_OpenCluster() {
+	var f serve.Flags
+	fs := flag.NewFlagSet("example", flag.ContinueOnError)
+	f.Register(fs, "127.0.0.1:0")
+	fs.Parse([]string{}) // or -broker redis://127.0.0.1:6379 -node-id a, or -embedded-nats
+	cluster, err := f.OpenCluster(io.Discard, slog.New(slog.DiscardHandler))
+	if err != nil {
+		panic(err)
+	}
+	defer cluster.Close() // after the hubs have shut down
+	broker, err := cluster.Broker("myapp")
+	if err != nil {
+		panic(err)
+	}
+	h, err := hub.New(hub.Config{NodeID: cluster.NodeID, Broker: broker})
+	if err != nil {
+		panic(err)
+	}
+	defer h.Shutdown(context.Background())
+	fmt.Printf("engine %q, broker %v\n", cluster.Engine, broker)
+	// Output:
+	// engine "", broker <nil>
 }

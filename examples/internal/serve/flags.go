@@ -31,6 +31,10 @@ type Flags struct {
 	// server this long for its requests, independently. Zero means
 	// DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
+
+	// Cluster makes the program one node of a cluster (-broker,
+	// -node-id, -embedded-nats, -nats-addr); OpenCluster connects it.
+	Cluster ClusterFlags
 }
 
 // The defaults of the server settings in Flags and Config.
@@ -51,10 +55,12 @@ func (f *Flags) Register(fs *flag.FlagSet, addr string) {
 	fs.DurationVar(&f.IdleTimeout, "idle-timeout", DefaultIdleTimeout, "close a keep-alive HTTP connection idle this long")
 	fs.DurationVar(&f.ReadTimeout, "read-timeout", DefaultReadTimeout, "bound on reading one HTTP request with its body (WebSocket sessions are not affected)")
 	fs.DurationVar(&f.ShutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, "drain budget on SIGTERM, for the WebSocket sessions and for the HTTP requests each")
+	f.Cluster.register(fs)
 }
 
 // Check reports flags that do not go together: -tls-cert without -tls-key
-// or the reverse, an unknown -log-level, or a negative duration.
+// or the reverse, an unknown -log-level, a negative duration, a -broker
+// URL of no known engine, or -node-id without a broker.
 func (f *Flags) Check() error {
 	if (f.TLSCert == "") != (f.TLSKey == "") {
 		return errors.New("-tls-cert and -tls-key go together: give both or neither")
@@ -67,8 +73,10 @@ func (f *Flags) Check() error {
 			return fmt.Errorf("%s %v: must not be negative", d.name, d.v)
 		}
 	}
-	_, err := f.level()
-	return err
+	if _, err := f.level(); err != nil {
+		return err
+	}
+	return f.Cluster.check()
 }
 
 func (f *Flags) level() (slog.Level, error) {

@@ -30,6 +30,11 @@ func TestFlagsCheck(t *testing.T) {
 		{"negative idle timeout", Flags{LogLevel: "warn", IdleTimeout: -1}, "-idle-timeout"},
 		{"negative read timeout", Flags{LogLevel: "warn", ReadTimeout: -1}, "-read-timeout"},
 		{"negative shutdown timeout", Flags{LogLevel: "warn", ShutdownTimeout: -1}, "-shutdown-timeout"},
+		{"unknown broker scheme", Flags{LogLevel: "warn", Cluster: ClusterFlags{Broker: "kafka://127.0.0.1:9092"}}, "bad -broker URL"},
+		{"broker without host", Flags{LogLevel: "warn", Cluster: ClusterFlags{Broker: "redis:///0"}}, "has no host"},
+		{"node id alone", Flags{LogLevel: "warn", Cluster: ClusterFlags{NodeID: "a"}}, "-node-id needs -broker"},
+		{"long node id", Flags{LogLevel: "warn", Cluster: ClusterFlags{Broker: "redis://127.0.0.1:6379", NodeID: strings.Repeat("n", 65)}}, "-node-id must be"},
+		{"embedded and broker", Flags{LogLevel: "warn", Cluster: ClusterFlags{Broker: "redis://127.0.0.1:6379", EmbeddedNATS: true}}, "-embedded-nats and -broker"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
