@@ -325,7 +325,7 @@ func (h *Hub) readMissed(room string, since Position, job *replayJob) Recovery {
 		// No position, or one no store gives: the client's word is
 		// not passed on to the store.
 		_, top, err := h.ReadHistory(room, Position{}, 0)
-		job.resync = true
+		job.resyncAt(top)
 		reason := fmt.Errorf("%w: no valid position given", ErrPositionLost)
 		if err != nil {
 			reason = err
@@ -339,7 +339,7 @@ func (h *Hub) readMissed(room string, since Position, job *replayJob) Recovery {
 	for {
 		page, err := hs.store.Read(ctx, room, at, max+1-len(entries))
 		if err != nil {
-			job.resync = true
+			job.resyncAt(page.Top)
 			if !errors.Is(err, ErrPositionLost) {
 				err = fmt.Errorf("%w: reading room %q: %w", ErrHistory, room, err)
 			}
@@ -347,7 +347,7 @@ func (h *Hub) readMissed(room string, since Position, job *replayJob) Recovery {
 		}
 		entries = append(entries, page.Entries...)
 		if len(entries) > max {
-			job.resync = true
+			job.resyncAt(page.Top)
 			return Recovery{Position: page.Top, Reason: fmt.Errorf("%w: more than %d messages missed in room %q", ErrHistory, max, room)}
 		}
 		if len(entries) > 0 {

@@ -58,6 +58,14 @@ type lineSess struct {
 	skip      uint64
 }
 
+// resyncAt makes the job a resync from top: the session is told top, and
+// nothing at or before it reaches the session afterwards.
+func (j *replayJob) resyncAt(top Position) {
+	j.resync = true
+	j.epoch, j.last = top.Epoch, top.Offset
+	j.entries = nil
+}
+
 // replayJob is a JoinFrom's replay, queued in the line at its place.
 type replayJob struct {
 	s          *Session
@@ -342,7 +350,10 @@ func (l *roomLine) queue(e *Envelope) {
 	h := l.h
 	p := targetPool.Get().(*[]*Session)
 	defer releaseTargets(p)
-	*p = h.selectTargets(*p, e, nil, true)
+	// The room's members, unless the room has emptied and been created
+	// again since: its new line delivers to them (from its own replay
+	// hold), this one must not.
+	*p = filterTargets(h.members.roomTargets(*p, l.room, len(e.Data), true, l), 0, e, nil)
 	o := newOutbound(Message{Type: e.Type, Data: e.Data})
 	targets := *p
 	l.mu.Lock()
@@ -406,10 +417,11 @@ func (l *roomLine) queueReplay(job *replayJob) {
 	case st.overflow:
 		job.overflowed = true
 		delete(l.sess, job.s)
-	case job.resync:
-		out = st.buf
-		delete(l.sess, job.s)
 	default:
+		// A replay queues what the session missed; a resync queues
+		// nothing of the past (the application sends the state as of
+		// the position the session was told). Either way, what was held
+		// meanwhile and what arrives late follows only past that point.
 		epoch, last := job.epoch, job.last
 		for _, m := range job.entries {
 			if m.epoch == epoch && m.off <= last {

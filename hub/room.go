@@ -311,11 +311,14 @@ func (h *Hub) sessionRooms(s *Session) []string {
 
 // roomTargets appends the room's members to dst and, with count, counts
 // the message against the room.
-func (m *membership) roomTargets(dst []*Session, name string, size int, count bool) []*Session {
+// roomTargets appends the members of the room; with a line, only while
+// that line is still the room's (a room that emptied and was created again
+// has a new line, and the old one must not reach the new members).
+func (m *membership) roomTargets(dst []*Session, name string, size int, count bool, line *roomLine) []*Session {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	r := m.rooms[name]
-	if r == nil {
+	if r == nil || line != nil && r.line != line {
 		return dst
 	}
 	if count {

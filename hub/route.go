@@ -193,7 +193,7 @@ func (h *Hub) selectTargets(dst []*Session, e *Envelope, where func(*Session) bo
 		}
 		h.mu.RUnlock()
 	case ToRoom:
-		dst = h.members.roomTargets(dst, e.Target, len(e.Data), count)
+		dst = h.members.roomTargets(dst, e.Target, len(e.Data), count, nil)
 	case ToTopic:
 		toks, err := splitTopic(e.Target, false)
 		if err != nil {
@@ -205,6 +205,12 @@ func (h *Hub) selectTargets(dst []*Session, e *Envelope, where func(*Session) bo
 			dst = append(dst, s)
 		}
 	}
+	return filterTargets(dst, start, e, where)
+}
+
+// filterTargets drops from dst[start:] the sessions e excepts and those
+// where rejects.
+func filterTargets(dst []*Session, start int, e *Envelope, where func(*Session) bool) []*Session {
 	if len(e.Except) == 0 && where == nil {
 		return dst
 	}

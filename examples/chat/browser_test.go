@@ -27,6 +27,7 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/wsgate/wsgate/hub"
 )
 
 // browserWaitFor bounds every wait for a condition in the page.
@@ -61,11 +62,18 @@ type browserChat struct {
 // stop or the end of the test.
 func browserStartChat(t *testing.T, addr string, args ...string) *browserChat {
 	t.Helper()
+	return browserStartChatWith(t, addr, nil, args...)
+}
+
+// browserStartChatWith is browserStartChat with the rooms' history in store
+// (nil: the program's own), which can outlive the run.
+func browserStartChatWith(t *testing.T, addr string, store hub.Store, args ...string) *browserChat {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	c := &browserChat{cancel: cancel, errc: make(chan error, 1)}
 	go func() {
-		c.errc <- run(ctx, append([]string{"-addr", addr}, args...), pw)
+		c.errc <- runWith(ctx, append([]string{"-addr", addr}, args...), pw, store)
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)

@@ -17,6 +17,7 @@ const nameKey = "chat.name"
 type chat struct {
 	h         *hub.Hub
 	clustered bool // the hub has a broker and presence: rooms span nodes
+	history   bool // rooms keep a history: a join may resume (history.go)
 }
 
 func newChat(h *hub.Hub, clustered bool) *chat {
@@ -66,10 +67,13 @@ func (c *chat) onMessage(s *hub.Session, m hub.Message) {
 			c.fail(s, "say hello with a name first")
 		case !validName(req.Room, maxRoom):
 			c.fail(s, "a room is 1 to 64 characters")
+		case c.in(s, req.Room):
+			// Joining again only asks for a fresh members list.
+			c.sendMembers(req.Room)
 		case len(s.Rooms()) >= maxRooms:
 			c.fail(s, "you are in too many rooms")
 		default:
-			if err := c.h.Join(s.ID(), req.Room); err != nil {
+			if !c.joinRoom(s, req.Room, req.Pos) {
 				c.fail(s, "cannot join that room")
 				return
 			}
@@ -92,7 +96,9 @@ func (c *chat) onMessage(s *hub.Session, m hub.Message) {
 		case req.Text == "" || len(req.Text) > maxText:
 			c.fail(s, "a message is 1 to 2000 bytes")
 		default:
-			c.h.SendToRoom(req.Room, event{Type: "message", Room: req.Room, Name: name(s), Text: req.Text}.message())
+			if _, err := c.h.SendToRoom(req.Room, event{Type: "message", Room: req.Room, Name: name(s), Text: req.Text}.message()); err != nil {
+				c.fail(s, "the message was not sent: try again") // the history store failed
+			}
 		}
 	default:
 		c.fail(s, "unknown request type")

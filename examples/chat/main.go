@@ -48,6 +48,12 @@ func main() {
 // "listening on http://ADDR" (https:// with TLS) once it accepts
 // connections, and logs to stderr.
 func run(ctx context.Context, args []string, out io.Writer) error {
+	return runWith(ctx, args, out, nil)
+}
+
+// runWith is run with the rooms' history in store (nil: a store of its own,
+// lost when it returns); a test passes one that outlives a restart.
+func runWith(ctx context.Context, args []string, out io.Writer, store hub.Store) error {
 	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
 	var common serve.Flags
 	common.Register(fs, "localhost:8080")
@@ -72,14 +78,20 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	cfg.Presence = cfg.Broker != nil // the members list of every node
+	if cfg.Broker == nil {
+		// Rooms keep a history for rejoining pages. A cluster needs a
+		// store every node shares, which this example does not open yet.
+		cfg.History = chatHistory(store)
+	}
 	h, err := hub.New(cfg)
 	if err != nil {
 		return err
 	}
+	defer shutdownUnserved(h)
 	if cfg.Broker != nil {
 		cluster.Watch("chat", h, logger)
 	}
-	newChat(h, cfg.Broker != nil)
+	newChat(h, cfg.Broker != nil).history = cfg.History.Policy != nil
 	handler, err := newHandler(h, *allowed, logger)
 	if err != nil {
 		return err

@@ -23,6 +23,7 @@ const (
 //
 //	{"type":"hello","name":"ada"}
 //	{"type":"join","room":"lobby"}
+//	{"type":"join","room":"lobby","pos":{"e":"9f2c…","o":41}}  rejoin from the last position seen
 //	{"type":"leave","room":"lobby"}
 //	{"type":"say","room":"lobby","text":"hi"}
 type request struct {
@@ -30,6 +31,9 @@ type request struct {
 	Name string `json:"name,omitempty"`
 	Room string `json:"room,omitempty"`
 	Text string `json:"text,omitempty"`
+	// Pos, in a join, is the position of the last event the page saw in
+	// the room: the server replays what came after it (see history.go).
+	Pos *position `json:"pos,omitempty"`
 }
 
 // event is what the server sends:
@@ -39,12 +43,19 @@ type request struct {
 //	{"type":"members","room":"lobby","members":[...]} the room's member names
 //	{"type":"message","room":"lobby","name":"ada","text":"hi"}
 //	{"type":"error","text":"..."}                     your last request was refused
+//	{"type":"resync","room":"lobby"}                  your rejoin could not replay what you missed
+//
+// Every event sent to a room (all but error and resync) starts with its
+// position in the room's history, which a page sends back when it rejoins:
+//
+//	{"pos":{"e":"9f2c…","o":42},"type":"message","room":"lobby",...}
 type event struct {
-	Type    string   `json:"type"`
-	Room    string   `json:"room,omitempty"`
-	Name    string   `json:"name,omitempty"`
-	Text    string   `json:"text,omitempty"`
-	Members []string `json:"members,omitempty"`
+	Pos     *position `json:"pos,omitempty"`
+	Type    string    `json:"type"`
+	Room    string    `json:"room,omitempty"`
+	Name    string    `json:"name,omitempty"`
+	Text    string    `json:"text,omitempty"`
+	Members []string  `json:"members,omitempty"`
 }
 
 func (e event) message() hub.Message {

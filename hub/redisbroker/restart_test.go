@@ -90,7 +90,10 @@ func TestUnresponsiveServer(t *testing.T) {
 			syscall.Kill(pid, syscall.SIGCONT)
 		}
 	})
+	// Both nodes must have noticed before the server wakes up: a node
+	// whose check is still pending would otherwise see it answer.
 	b.awaitEvents(t, "down")
+	a.awaitEvents(t, "down")
 	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}

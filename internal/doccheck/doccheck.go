@@ -102,6 +102,8 @@ var imports = map[string]string{
 	"wstest":      "github.com/wsgate/wsgate/wstest",
 	"redisbroker": "github.com/wsgate/wsgate/hub/redisbroker",
 	"natsbroker":  "github.com/wsgate/wsgate/hub/natsbroker",
+	"redisstore":  "github.com/wsgate/wsgate/hub/redisstore",
+	"natsstore":   "github.com/wsgate/wsgate/hub/natsstore",
 	"brokertest":  "github.com/wsgate/wsgate/hub/brokertest",
 	"storetest":   "github.com/wsgate/wsgate/hub/storetest",
 	// third parties

@@ -2,7 +2,16 @@
 import { Client } from "./wsgate.js";
 
 const $ = (id) => document.getElementById(id);
-const client = new Client("/ws", { protocols: ["chat.v1"] });
+// Resume mode: every event sent to a room carries its position ("pos"), and
+// a rejoin after a reconnect sends the last one, so the server replays what
+// the page missed.
+const client = new Client("/ws", {
+  protocols: ["chat.v1"],
+  positionOf: (data) => {
+    const ev = JSON.parse(data);
+    return ev.pos ? { room: ev.room, pos: ev.pos } : null;
+  },
+});
 const maxLog = 500;
 const rooms = new Map(); // room -> { log: [{kind, name, text}], members: [] }
 let current = "";
@@ -105,6 +114,11 @@ client.addEventListener("message", (e) => {
     }
     case "message": note(ev.room, { kind: "msg", name: ev.name, text: ev.text }); break;
     case "error": notice(ev.text); break;
+    case "resync":
+      // The server could not replay what this page missed (its history was
+      // lost in a restart, or did not reach back far enough): say so.
+      note(ev.room, { kind: "sys resync", text: "⚠ you may have missed messages while disconnected" });
+      break;
   }
 });
 
@@ -126,7 +140,7 @@ $("join").onsubmit = (e) => {
   if (!room) return;
   if (!rooms.has(room)) {
     rooms.set(room, { log: [], members: [] });
-    client.replay("join:" + room, JSON.stringify({ type: "join", room }));
+    client.joinRoom(room, (pos) => JSON.stringify({ type: "join", room, pos }));
   }
   notice("");
   show(room);
@@ -143,7 +157,7 @@ $("leave").onclick = () => {
   if (!current) return;
   const room = current;
   rooms.delete(room);
-  client.forget("join:" + room);
+  client.forgetRoom(room);
   // While disconnected there is nothing to leave: the rejoin no longer
   // includes this room.
   if (client.state === "open") client.send(JSON.stringify({ type: "leave", room }));

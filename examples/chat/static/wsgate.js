@@ -33,6 +33,23 @@
 //   - send(data) sends now when open, else queues (at most maxQueue messages;
 //     when full the oldest is dropped, counted in .dropped and reported by a
 //     "drop" event) and flushes the queue after the replays on the next open.
+//   - Resume mode (opt-in, for rooms with history on the server): give the
+//     positionOf option, a function that returns {room, pos} for a received
+//     message that carries its position in a room, else null. Register each
+//     room with joinRoom(room, make): make(pos) returns the join message and
+//     is called now (when open) and on every reconnect with the last pos seen
+//     in that room (undefined before any), so the server replays what the
+//     page missed. forgetRoom(room) stops rejoining it and forgets its pos;
+//     position(room) returns it. Positions are kept only for joined rooms.
+//
+//       const c = new Client("/ws", {
+//         positionOf: (data) => {
+//           const m = JSON.parse(data);
+//           return m.pos ? { room: m.room, pos: m.pos } : null;
+//         },
+//       });
+//       c.joinRoom("lobby", (pos) => JSON.stringify({ type: "join", room: "lobby", pos }));
+//
 //   - Every close is reported as a "close" event with its code and reason (1006
 //     when the connection failed or the handshake was refused: browsers hide
 //     the HTTP status), whether it will retry, and after what delay. Codes the
@@ -45,9 +62,15 @@
 // retry, delay}), "drop" ({data}: a queued message dropped on overflow).
 //
 // Options: protocols ([]), minDelay (250 ms), maxDelay (10000 ms), stableAfter
-// (5000 ms), maxQueue (100), retryOn ((code) => bool).
+// (5000 ms), maxQueue (100), retryOn ((code) => bool), positionOf (null: no
+// resume mode).
 
 const finalCodes = new Set([1000, 1002, 1003, 1007, 1008, 1009]);
+
+const dataOf = (d) => (typeof d === "function" ? d() : d);
+// roomKey is the replay key of a room's join; the NUL keeps it apart from
+// the keys a page gives replay().
+const roomKey = (room) => "\u0000room:" + room;
 
 export class Client extends EventTarget {
   constructor(url, opts = {}) {
@@ -63,7 +86,9 @@ export class Client extends EventTarget {
     this.retryOn = opts.retryOn || ((code) => !finalCodes.has(code));
     this.queue = [];
     this.dropped = 0;
-    this.replays = new Map();
+    this.replays = new Map(); // key -> data, or a function returning it
+    this.positionOf = opts.positionOf || null;
+    this.positions = new Map(); // room -> the last pos seen in it
     this.attempt = 0; // retries since the last stable connection
     this.opened = false; // whether any connection has opened yet
     this.openedAt = 0;
@@ -97,15 +122,34 @@ export class Client extends EventTarget {
   }
 
   // replay registers data to be sent on every (re)connect, under a key that
-  // forget() removes; registering sends it now if connected.
+  // forget() removes; registering sends it now if connected. data may be a
+  // function returning the data, called each time it is sent.
   replay(key, data) {
     this.replays.set(key, data);
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(data);
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(dataOf(data));
   }
 
   // forget removes what replay registered under key.
   forget(key) {
     this.replays.delete(key);
+  }
+
+  // joinRoom registers the join of room for every (re)connect, as replay
+  // does: make(pos) returns the message, given the last position seen in
+  // the room (resume mode; undefined before any).
+  joinRoom(room, make) {
+    this.replay(roomKey(room), () => make(this.positions.get(room)));
+  }
+
+  // forgetRoom stops rejoining room and forgets its position.
+  forgetRoom(room) {
+    this.replays.delete(roomKey(room));
+    this.positions.delete(room);
+  }
+
+  // position returns the last position seen in room (resume mode).
+  position(room) {
+    return this.positions.get(room);
   }
 
   // close ends the session with code and reason and stops reconnecting.
@@ -131,13 +175,14 @@ export class Client extends EventTarget {
       if (this.ws !== ws) return;
       this.opened = true;
       this.openedAt = Date.now();
-      for (const data of this.replays.values()) ws.send(data);
+      for (const data of this.replays.values()) ws.send(dataOf(data));
       for (const data of this.queue.splice(0)) ws.send(data);
       this.#setState("open");
       this.dispatchEvent(new CustomEvent("open"));
     });
     ws.addEventListener("message", (e) => {
       if (this.ws !== ws) return;
+      if (this.positionOf) this.#remember(e.data);
       this.dispatchEvent(new CustomEvent("message", { detail: e.data }));
     });
     ws.addEventListener("close", (e) => {
@@ -161,6 +206,18 @@ export class Client extends EventTarget {
       this.#setState("waiting");
       this.timer = setTimeout(() => this.#open(), delay);
     });
+  }
+
+  // #remember keeps the position a message carries, for a joined room. A
+  // message positionOf cannot read carries none.
+  #remember(data) {
+    let p = null;
+    try {
+      p = this.positionOf(data);
+    } catch {
+      return;
+    }
+    if (p && p.pos !== undefined && this.replays.has(roomKey(p.room))) this.positions.set(p.room, p.pos);
   }
 
   // #delay is exponential backoff with full jitter.
