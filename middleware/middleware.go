@@ -21,7 +21,16 @@ import (
 // with no token, no subprotocol and no limits beyond the hub's own.
 type Config struct {
 	// Subprotocols the endpoint speaks, most preferred first. The first one
-	// the client also offered is selected.
+	// the client also offered is selected. Empty means none is ever
+	// selected.
+	//
+	// A browser that sends its token as a Sec-WebSocket-Protocol entry
+	// (auth.FromProtocol) must also offer one of these, and the server must
+	// select it: browsers and Node's ws fail a handshake that selects none of
+	// the protocols they offered, and the token entry is never echoed. Such
+	// a request with no selectable subprotocol is therefore refused with 400
+	// and a warning in Logger, whether Auth or an auth middleware earlier in
+	// the chain found the token.
 	Subprotocols []string
 	// RequireSubprotocol refuses (400) a client that offers none of
 	// Subprotocols. Otherwise such a client is upgraded with no subprotocol.
@@ -147,7 +156,7 @@ func New(h *hub.Hub, cfg Config) (*Handler, error) {
 		m.log = slog.New(slog.DiscardHandler)
 	}
 
-	// The checks, outermost first: the order of DESIGN.md's data flow.
+	// The checks, outermost first, in the order of the data flow (package doc).
 	var chain http.Handler = http.HandlerFunc(m.upgrade)
 	if cfg.Connections != nil {
 		chain = ratelimit.Users(cfg.Connections, subject)(chain)
@@ -276,6 +285,10 @@ func (m *Handler) upgrade(w http.ResponseWriter, r *http.Request) {
 		m.refuse(w, r, refuse(http.StatusBadRequest, "no supported subprotocol offered"))
 		return
 	}
+	if tok, ok := auth.TokenFromContext(r.Context()); ok && proto == "" && tok.Source == auth.FromProtocol {
+		m.refuseProtocolToken(w, r)
+		return
+	}
 	opts := hub.AcceptOptions{Subprotocol: proto, OriginChecked: true}
 	if m.cfg.Messages != nil {
 		opts.Limiter = m.cfg.Messages.Session()
@@ -330,6 +343,23 @@ func (m *Handler) upgrade(w http.ResponseWriter, r *http.Request) {
 	if tok, ok := auth.TokenFromContext(r.Context()); ok && !tok.ExpiresAt.IsZero() {
 		expiry.start(s, tok.ExpiresAt, m.cfg.OnTokenExpiry)
 	}
+}
+
+// refuseProtocolToken answers a client that sent its token as a
+// Sec-WebSocket-Protocol entry but offered no subprotocol the handler
+// selects. Browsers and Node's ws fail such a handshake on their side
+// ("Server sent no subprotocol": they offered protocols and none came back),
+// and the token entry itself is never echoed, so upgrading would only hide
+// the mistake from lenient clients and from the logs. The 400 makes every
+// client see it, and the warning names the setting.
+func (m *Handler) refuseProtocolToken(w http.ResponseWriter, r *http.Request) {
+	reason := "token sent in Sec-WebSocket-Protocol, but the client offered none of the server's subprotocols"
+	if len(m.cfg.Subprotocols) == 0 {
+		reason = "token sent in Sec-WebSocket-Protocol, but the server selects no subprotocol (middleware.Config.Subprotocols is empty)"
+	}
+	m.log.Warn("wsgate: refused a token sent as a subprotocol: set middleware.Config.Subprotocols, and have clients offer one of them next to the token entry",
+		"subprotocols", m.cfg.Subprotocols, "remote", r.RemoteAddr, "path", r.URL.Path)
+	m.refuse(w, r, refuse(http.StatusBadRequest, reason))
 }
 
 func (m *Handler) refuse(w http.ResponseWriter, r *http.Request, ref *Refusal) {
