@@ -209,9 +209,9 @@ func TestRoomsOverWebSocketAndREST(t *testing.T) {
 	ca := srv.Dial(t, wstest.Path("/ws"), wstest.Bearer(alice))
 	idA := welcome(t, ca, "alice")
 	// A browser sends its token as a subprotocol entry next to a real one.
-	cb := srv.Dial(t, wstest.Path("/ws"), wstest.Subprotocols(auth.EncodeProtocolToken("", bob)))
+	cb := srv.Dial(t, wstest.Path("/ws"), wstest.Subprotocols("chat.v1", auth.EncodeProtocolToken("", bob)))
 	idB := welcome(t, cb, "bob")
-	if cb.Subprotocol() != "" {
+	if cb.Subprotocol() != "chat.v1" {
 		t.Fatalf("the server selected %q: a token entry must never be echoed", cb.Subprotocol())
 	}
 	for _, c := range []*wstest.Conn{ca, cb} {
@@ -407,7 +407,7 @@ func TestLogsNeverContainTheToken(t *testing.T) {
 	welcome(t, c1, "header-and-query")
 	c2 := wstest.Dial(t, ws+"?access_token="+query)
 	welcome(t, c2, "query-only")
-	c3 := wstest.Dial(t, ws, wstest.Subprotocols(auth.EncodeProtocolToken("", protocol)))
+	c3 := wstest.Dial(t, ws, wstest.Subprotocols("chat.v1", auth.EncodeProtocolToken("", protocol)))
 	welcome(t, c3, "protocol")
 	c1.SendJSON(t, rooms.Request{Op: "join", Room: "lobby"})
 	c1.Read(t)

@@ -82,7 +82,7 @@ func (p *Parts) build(cfg Config) (err error) {
 	// The checks run in the router's chain; the handler notices the origin
 	// check (origin.Checked) and takes over the connection slots
 	// (ratelimit.Detach), so it repeats neither.
-	if p.WS, err = middleware.New(p.Hub, middleware.Config{Logger: cfg.Logger}); err != nil {
+	if p.WS, err = middleware.New(p.Hub, middleware.Config{Subprotocols: []string{"chat.v1"}, Logger: cfg.Logger}); err != nil {
 		return err
 	}
 	collector, err := metrics.New(p.Hub, metrics.Options{Refusals: p.Refusals})
