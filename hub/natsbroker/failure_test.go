@@ -102,7 +102,7 @@ func TestOutage(t *testing.T) {
 	c := newNode(t, ts, "c", natsbroker.Config{Timeout: time.Second})
 	b.subscribe(t, hub.ToRoom, "before")
 
-	ts.stop()
+	ts.Stop()
 	for _, n := range []*node{a, b, c} {
 		if ev := n.h.event(t); ev != "disconnected" {
 			t.Fatalf("%s: event %q, want disconnected", n.name, ev)
@@ -127,7 +127,7 @@ func TestOutage(t *testing.T) {
 		t.Fatalf("Publish after Close = %v, want ErrClosed", err)
 	}
 
-	ts.start()
+	ts.Restart() // start it again on the same port and store
 	for _, n := range []*node{a, b} {
 		if ev := n.h.event(t); ev != "reconnected" {
 			t.Fatalf("%s: event %q, want reconnected", n.name, ev)
@@ -147,7 +147,7 @@ func TestStartWithoutServer(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t)
 	url := ts.url()
-	ts.stop()
+	ts.Stop()
 	b, err := natsbroker.New(natsbroker.Config{URL: url, Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -4,16 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	natsserver "github.com/nats-io/nats-server/v2/server"
-
 	"github.com/wsgate/wsgate/hub"
 	"github.com/wsgate/wsgate/hub/natsbroker"
+	"github.com/wsgate/wsgate/internal/natstest"
 )
 
 func member(id, node string) hub.Member {
@@ -155,18 +153,9 @@ func TestPresenceTTL(t *testing.T) {
 // messaging still works.
 func TestPresenceWithoutJetStream(t *testing.T) {
 	t.Parallel()
-	srv, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: natsserver.RANDOM_PORT, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	if !srv.ReadyForConnections(wait) {
-		t.Fatal("server not ready")
-	}
-	ts := &testServer{t: t, port: srv.Addr().(*net.TCPAddr).Port}
+	ts := &testServer{natstest.StartWithoutJetStream(t)}
 	a, b := newNode(t, ts, "a", natsbroker.Config{Timeout: 2 * time.Second}), newNode(t, ts, "b", natsbroker.Config{})
-	err = a.b.AddPresence(ctx(t), "r", []hub.Member{member("a-1", "a")}, time.Minute)
+	err := a.b.AddPresence(ctx(t), "r", []hub.Member{member("a-1", "a")}, time.Minute)
 	if !errors.Is(err, natsbroker.ErrPresence) || !strings.Contains(err.Error(), "presence") {
 		t.Fatalf("AddPresence without JetStream = %v, want ErrPresence", err)
 	}

@@ -56,7 +56,7 @@ func TestNewWithoutServer(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t)
 	url := ts.url()
-	ts.stop()
+	ts.Stop()
 	_, err := natsstore.New(natsstore.Config{URL: url, Timeout: wait})
 	if !errors.Is(err, natsstore.ErrServer) {
 		t.Fatalf("New without a server = %v, want ErrServer", err)
@@ -134,7 +134,7 @@ func TestServerDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.stop()
+	ts.Stop()
 	// A request sent before the client notices the server is gone waits
 	// for its context; once it has noticed, calls fail at once.
 	deadline := time.Now().Add(wait)
@@ -150,7 +150,7 @@ func TestServerDown(t *testing.T) {
 	if _, err := st.Read(ctxWait(t), "r", first, 10); !errors.Is(err, natsstore.ErrServer) {
 		t.Errorf("Read while down = %v, want ErrServer", err)
 	}
-	ts.start()
+	ts.Restart() // start it again on the same port and store
 	awaitConnected(t, st)
 	pos, err := st.Append(ctxWait(t), "r", hub.Text("c"), p)
 	if err != nil || pos != (hub.Position{Epoch: first.Epoch, Offset: 2}) {
