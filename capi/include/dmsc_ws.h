@@ -312,7 +312,9 @@ const char* dmsc_ws_server_config_get_tls_key(DMSCWSServerConfig* config);
 /* Token authentication: with a secret set, every handshake must carry a JWT
  * signed with HS256 and that secret (at least 32 bytes), in
  * "Authorization: Bearer <token>", in a Sec-WebSocket-Protocol entry
- * "base64url.bearer.authorization.<base64url(token)>" (browsers), or in the
+ * "base64url.bearer.authorization.<base64url(token)>" (browsers; the client
+ * must also offer an allowed subprotocol, which the server selects, else
+ * 400: see dmsc_ws_server_config_add_allowed_subprotocol), or in the
  * cookie "access_token"; otherwise 401. exp is required. NULL or length 0
  * turns authentication off (the default). The Go library also verifies
  * HS384/HS512, RSA, ECDSA and Ed25519 keys and JWK Sets; this API exposes

@@ -69,7 +69,9 @@ func New(cfg Config) (*Store, error) {
 		nats.ReconnectWait(cfg.ReconnectWait),
 		nats.ReconnectBufSize(-1),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			log.Warn("natsstore: disconnected", "err", err)
+			if err != nil { // nil: the store's own Close
+				log.Warn("natsstore: disconnected", "err", err)
+			}
 		}),
 		nats.ReconnectHandler(func(*nats.Conn) { log.Info("natsstore: reconnected") }),
 	)
