@@ -70,19 +70,28 @@ func (h *Hub) Accept(w http.ResponseWriter, r *http.Request, opts AcceptOptions)
 	if err := h.reserve(); err != nil {
 		return nil, err
 	}
-	// gorilla accepts the first permessage-deflate offer whatever its
-	// parameters: hand it only an offer we can honour (extensions.go), so
-	// whether the session compresses is decided here, not read back from
-	// gorilla's response.
-	r = sanitizeExtensions(r)
-	compress := h.cfg.Compression.Enabled && r.Header.Get(extensionsHeader) == deflateOffer
+	// The hub negotiates permessage-deflate itself (deflate.go); gorilla
+	// is told nothing of it, and writes the answer as one more header.
+	var deflate *deflateState
+	respHeader := opts.ResponseHeader
+	if h.cfg.Compression.Enabled {
+		if p, answer, ok := negotiateDeflate(r.Header.Values(extensionsHeader), &h.cfg.Compression); ok {
+			deflate = &deflateState{deflateParams: p}
+			respHeader = respHeader.Clone()
+			if respHeader == nil {
+				respHeader = make(http.Header, 1)
+			}
+			// gorilla refuses the canonical key, which would clash with
+			// its own negotiation; it writes keys as they are given.
+			respHeader["Sec-WebSocket-Extensions"] = []string{answer}
+		}
+	}
 	hj := &hijacker{ResponseWriter: w, writeTimeout: h.cfg.WriteTimeout, readBufferSize: h.cfg.ReadBufferSize}
 	up := websocket.Upgrader{
 		HandshakeTimeout: h.cfg.HandshakeTimeout,
 		// Zero makes gorilla read through the bufio.Reader the hijacker
 		// returns, which the session then owns (see idle.go).
-		WriteBufferPool:   &h.writePool,
-		EnableCompression: h.cfg.Compression.Enabled,
+		WriteBufferPool: &h.writePool,
 	}
 	if opts.Subprotocol != "" {
 		up.Subprotocols = []string{opts.Subprotocol}
@@ -90,12 +99,12 @@ func (h *Hub) Accept(w http.ResponseWriter, r *http.Request, opts AcceptOptions)
 	if opts.OriginChecked {
 		up.CheckOrigin = func(*http.Request) bool { return true }
 	}
-	conn, err := up.Upgrade(hj, r, opts.ResponseHeader)
+	conn, err := up.Upgrade(hj, r, respHeader)
 	if err != nil {
 		h.unreserve()
 		return nil, fmt.Errorf("hub: upgrade: %w", err)
 	}
-	s := h.newSession(conn, hj.fc, r, &opts, compress)
+	s := h.newSession(conn, hj.fc, r, &opts, deflate)
 	s.initIdleWait(hj.br)
 	go s.run(opts.OnClose)
 	return s, nil
@@ -131,7 +140,7 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // Unwrap lets http.ResponseController reach the wrapped writer.
 func (h *hijacker) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 
-func (h *Hub) newSession(conn *websocket.Conn, fc *flushConn, r *http.Request, opts *AcceptOptions, compress bool) *Session {
+func (h *Hub) newSession(conn *websocket.Conn, fc *flushConn, r *http.Request, opts *AcceptOptions, deflate *deflateState) *Session {
 	now := time.Now()
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	s := &Session{
@@ -142,7 +151,7 @@ func (h *Hub) newSession(conn *websocket.Conn, fc *flushConn, r *http.Request, o
 		header:      boundedHeader(r.Header, h.cfg.MaxSessionHeaderBytes),
 		url:         r.URL,
 		remote:      remoteAddrPort(fc.Conn),
-		compress:    compress,
+		deflate:     deflate,
 		connectedAt: now,
 		ctx:         ctx,
 		cancel:      cancel,
@@ -157,11 +166,7 @@ func (h *Hub) newSession(conn *websocket.Conn, fc *flushConn, r *http.Request, o
 			s.meta[k] = v
 		}
 	}
-	fc.in.compress = compress // RSV1 may start a message
-	if s.compress {
-		conn.EnableWriteCompression(true)
-		conn.SetCompressionLevel(flateLevel(h.cfg.Compression.Level))
-	}
+	fc.in.compress = deflate != nil // RSV1 may start a message
 	// No read limit in gorilla: it would answer an oversized frame with a
 	// 1009 of its own, without the reason the hub gives. The reader enforces
 	// the per-type limits on the reassembled, inflated message as it

@@ -273,6 +273,7 @@ func TestCompressionAgreesWithResponse(t *testing.T) {
 			"permessage-deflate; client_max_window_bits",
 			"permessage-deflate; server_max_window_bits=10",
 			"permessage-deflate; server_max_window_bits=10, permessage-deflate",
+			"permessage-deflate; server_max_window_bits=16",
 			"x-webkit-deflate-frame",
 			"permessage-deflate; unknown",
 		} {
@@ -285,7 +286,7 @@ func TestCompressionAgreesWithResponse(t *testing.T) {
 			if s.Compressed() != answered {
 				t.Errorf("enabled=%v offer %q: Compressed() = %v, response %q", enabled, offer, s.Compressed(), resp.Header.Get("Sec-WebSocket-Extensions"))
 			}
-			if want := enabled && (offer == "permessage-deflate" || strings.HasSuffix(offer, "client_max_window_bits") || strings.HasSuffix(offer, ", permessage-deflate")); answered != want {
+			if want := enabled && strings.HasPrefix(offer, "permessage-deflate") && !strings.HasSuffix(offer, "unknown") && !strings.HasSuffix(offer, "=16"); answered != want {
 				t.Errorf("enabled=%v offer %q: accepted = %v, want %v", enabled, offer, answered, want)
 			}
 			rc.c.Close()

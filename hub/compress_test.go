@@ -167,13 +167,24 @@ func TestCompressionBroadcastMixed(t *testing.T) {
 }
 
 // TestOutboundCompressedOnce checks that a routed message is deflated once
-// for all its compressing targets.
+// per window size for all its compressing targets without context takeover.
 func TestOutboundCompressedOnce(t *testing.T) {
+	d := &deflaters{level: 1}
 	o := newOutbound(Message{Type: TextMessage, Data: compJSON(4096)})
-	p1, err1 := o.prepared()
-	p2, err2 := o.prepared()
-	if err1 != nil || err2 != nil || p1 != p2 {
-		t.Fatalf("prepared twice: %p %v, %p %v", p1, err1, p2, err2)
+	p1, err1 := o.deflated(d, 15)
+	p2, err2 := o.deflated(d, 15)
+	p3, err3 := o.deflated(d, 9)
+	if err1 != nil || err2 != nil || err3 != nil || &p1[0] != &p2[0] {
+		t.Fatalf("deflated twice: %p %v, %p %v", p1, err1, p2, err2)
+	}
+	if &p3[0] == &p1[0] {
+		t.Fatal("one form for two window sizes")
+	}
+	for _, p := range [][]byte{p1, p3} {
+		got, err := io.ReadAll(flate.NewReader(io.MultiReader(bytes.NewReader(p), strings.NewReader(inflateTail))))
+		if err != nil || !bytes.Equal(got, o.data) {
+			t.Fatalf("inflated %d bytes (%v), want the %d sent", len(got), err, len(o.data))
+		}
 	}
 }
 
@@ -224,9 +235,13 @@ func TestCompressionConfig(t *testing.T) {
 		{"level 10", Compression{Level: 10}, "Compression.Level"},
 		{"level -3", Compression{Level: -3}, "Compression.Level"},
 		{"negative threshold", Compression{Threshold: -1}, "Compression.Threshold"},
-		{"window 9", Compression{Enabled: true, WindowBits: 9}, "Compression.WindowBits"},
+		{"window 8", Compression{Enabled: true, WindowBits: 8, ClientWindowBits: 8}, ""},
+		{"context takeover", Compression{Enabled: true, ContextTakeover: true}, ""},
+		{"window 7", Compression{Enabled: true, WindowBits: 7}, "Compression.WindowBits"},
 		{"window 16", Compression{WindowBits: 16}, "Compression.WindowBits"},
-		{"context takeover", Compression{Enabled: true, ContextTakeover: true}, "Compression.ContextTakeover"},
+		{"negative window", Compression{WindowBits: -1}, "Compression.WindowBits"},
+		{"client window 7", Compression{ClientWindowBits: 7}, "Compression.ClientWindowBits"},
+		{"client window 16", Compression{ClientWindowBits: 16}, "Compression.ClientWindowBits"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -44,32 +44,48 @@ func (p SlowPolicy) String() string {
 	return fmt.Sprintf("SlowPolicy(%d)", int(p))
 }
 
-// Compression configures permessage-deflate (RFC 7692). What is supported
-// is what gorilla/websocket implements: no context takeover in either
-// direction (each message is compressed on its own, so a session keeps no
-// compressor state between messages) and a 15-bit (32 KiB) window. The
-// hub declines offers that ask for anything else; New refuses a
-// Config that asks for it.
+// Compression configures permessage-deflate (RFC 7692). By default each
+// message is compressed on its own (no context takeover), so a session keeps
+// no compression state and a broadcast is compressed once for every
+// compressing session with the same window size. ContextTakeover lets
+// similar messages refer back to earlier ones, at a memory cost per session
+// that WindowBits and ClientWindowBits bound (Session.Deflate reports it).
+// Every window size a client asks for (server_max_window_bits,
+// client_max_window_bits) is honoured; offers with unknown, repeated or
+// invalid parameters are declined and the session proceeds uncompressed.
+// See docs/protocol.md for when to use which.
 type Compression struct {
 	// Enabled offers permessage-deflate to clients that ask for it. Clients
 	// that do not ask get uncompressed frames on the same hub.
 	Enabled bool
-	// Level trades CPU for ratio: 1 (flate.BestSpeed) to 9
-	// (flate.BestCompression), LevelNoCompression (deflate stored blocks:
-	// negotiated but not compressed) or LevelHuffmanOnly. Zero means 1.
+	// Level trades CPU for ratio: 1 (BestSpeed) to 9 (BestCompression),
+	// LevelNoCompression (deflate stored blocks: negotiated but not
+	// compressed) or LevelHuffmanOnly. Zero means 1. Below a 15-bit window,
+	// levels 1 to 9 all use the compressor that bounds its back-references
+	// to the window.
 	Level int
 	// Threshold is the smallest message, in bytes, that is compressed; smaller
 	// ones are sent uncompressed even to compressing sessions. Zero means 512.
 	Threshold int
-	// WindowBits is the LZ77 window size, in bits, in both directions. Zero
-	// means 15, the only supported value: compress/flate always compresses
-	// with a 32 KiB window. New refuses any other value.
-	WindowBits int
-	// ContextTakeover would keep the compression context from one message
-	// to the next. It is not supported (gorilla/websocket negotiates
-	// server_no_context_takeover and client_no_context_takeover); New
-	// refuses true.
+	// ContextTakeover keeps the compression context from one message to the
+	// next in both directions, unless the client refuses it for the hub's
+	// side (server_no_context_takeover) or its own (client_no_context_takeover).
+	// Each message the hub sends is then compressed for its session alone,
+	// primed with what the session sent before: a stream of similar messages
+	// compresses to a fraction, for more CPU per delivery.
 	ContextTakeover bool
+	// WindowBits is the LZ77 window, in bits (8 to 15), of the messages the
+	// hub compresses: with ContextTakeover, each session keeps this much of
+	// what it sent (2^WindowBits bytes) for the session's life. A client's
+	// smaller server_max_window_bits wins. Zero means 15 (32 KiB).
+	WindowBits int
+	// ClientWindowBits bounds, in bits (8 to 15), the window a client may
+	// compress with when it takes over its context: each session keeps this
+	// much of what it received (2^ClientWindowBits bytes). A client that
+	// cannot be told a smaller window (it did not offer
+	// client_max_window_bits) is asked not to take over its context. Zero
+	// means 15 (32 KiB).
+	ClientWindowBits int
 }
 
 // Compression levels beyond compress/flate's 1 to 9.
@@ -80,14 +96,6 @@ const (
 	// LevelHuffmanOnly uses Huffman coding only (flate.HuffmanOnly).
 	LevelHuffmanOnly = -2
 )
-
-// flateLevel maps a Compression.Level to a compress/flate level.
-func flateLevel(level int) int {
-	if level == LevelNoCompression {
-		return flate.NoCompression
-	}
-	return level
-}
 
 // Config configures a Hub. The zero value is ready to use: every zero field
 // means the default documented on it. New validates a Config and names the
@@ -301,10 +309,10 @@ func (c *Config) validate() error {
 		return bad("Compression.Level", "must be LevelHuffmanOnly, LevelNoCompression or 1 to 9")
 	case c.Compression.Threshold < 0:
 		return bad("Compression.Threshold", "must not be negative")
-	case c.Compression.WindowBits != 0 && c.Compression.WindowBits != 15:
-		return bad("Compression.WindowBits", "must be 0 or 15: compress/flate always uses a 15-bit window")
-	case c.Compression.ContextTakeover:
-		return bad("Compression.ContextTakeover", "is not supported: gorilla/websocket negotiates no_context_takeover")
+	case c.Compression.WindowBits != 0 && (c.Compression.WindowBits < 8 || c.Compression.WindowBits > 15):
+		return bad("Compression.WindowBits", "must be 0 (15) or 8 to 15")
+	case c.Compression.ClientWindowBits != 0 && (c.Compression.ClientWindowBits < 8 || c.Compression.ClientWindowBits > 15):
+		return bad("Compression.ClientWindowBits", "must be 0 (15) or 8 to 15")
 	case c.OutboxSize < 1 || c.OutboxSize > maxOutboxSize:
 		return bad("OutboxSize", "must be 1 to 1,048,576 envelopes")
 	case c.BrokerTimeout < 0:

@@ -1,74 +1,11 @@
 package hub
 
-import (
-	"net/http"
-	"strings"
-)
+import "strings"
 
-// permessage-deflate offers (RFC 7692).
-//
-// gorilla/websocket accepts the first offer named permessage-deflate and
-// ignores its parameters: it would accept offers RFC 7692 section 5 says a
-// server must decline (unknown, repeated or invalid parameters) and offers
-// asking for a server window smaller than the 32 KiB compress/flate always
-// uses. Before the upgrade, sanitizeExtensions rewrites the request's
-// Sec-WebSocket-Extensions header to the first offer the hub can honour, or
-// removes it, so that gorilla negotiates exactly that offer or nothing (the
-// connection then proceeds uncompressed).
-//
-// An offer is honoured when every parameter is known, appears once and has
-// a valid value (RFC 7692 section 7.1):
-//
-//	server_no_context_takeover    no value; the hub never takes over context
-//	client_no_context_takeover    no value; the hub asks for it anyway
-//	server_max_window_bits=15     only 15: smaller windows are declined
-//	client_max_window_bits[=8-15] any: the hub inflates every window size
-//
-// The response is always gorilla's "permessage-deflate;
-// server_no_context_takeover; client_no_context_takeover" (RFC 7692 allows
-// both parameters in any response). It does not repeat
-// server_max_window_bits=15, which is the value implied by its absence.
+// Sec-WebSocket-Extensions parsing (RFC 6455 section 9.1), for the
+// permessage-deflate negotiation in deflate.go.
 
 const extensionsHeader = "Sec-Websocket-Extensions"
-
-// deflateOffer is the canonical form an honoured offer is rewritten to.
-const deflateOffer = "permessage-deflate"
-
-// sanitizeExtensions returns r, or a shallow copy of r whose
-// Sec-WebSocket-Extensions header holds only the offer to accept (or none).
-func sanitizeExtensions(r *http.Request) *http.Request {
-	vals := r.Header.Values(extensionsHeader)
-	if len(vals) == 0 || (len(vals) == 1 && vals[0] == deflateOffer) {
-		return r
-	}
-	r2 := new(http.Request)
-	*r2 = *r
-	r2.Header = r.Header.Clone()
-	if acceptableDeflateOffer(vals) {
-		r2.Header.Set(extensionsHeader, deflateOffer)
-	} else {
-		r2.Header.Del(extensionsHeader)
-	}
-	return r2
-}
-
-// acceptableDeflateOffer reports whether the Sec-WebSocket-Extensions
-// values hold a permessage-deflate offer the hub can honour. A value that
-// is not well formed (RFC 6455 section 9.1) is ignored as a whole, as
-// gorilla ignores it.
-func acceptableDeflateOffer(vals []string) bool {
-	for _, v := range vals {
-		found := false
-		ok := scanExtensions(v, func(name string, params []extParam) bool {
-			found = found || name == deflateOffer && deflateParamsOK(params)
-			return true
-		})
-		if found && ok {
-			return true
-		}
-	}
-	return false
-}
 
 // extParam is one extension parameter; hasValue distinguishes "p" from
 // `p=""`.
@@ -136,45 +73,6 @@ func scanExtensions(v string, yield func(name string, params []extParam) bool) b
 			return true
 		}
 	}
-}
-
-// deflateParamsOK applies RFC 7692 section 7.1 and the hub's abilities to
-// the parameters of one permessage-deflate offer.
-func deflateParamsOK(params []extParam) bool {
-	var seen [4]bool
-	for _, p := range params {
-		var i int
-		switch p.name {
-		case "server_no_context_takeover":
-			i = 0
-			if p.hasValue {
-				return false
-			}
-		case "client_no_context_takeover":
-			i = 1
-			if p.hasValue {
-				return false
-			}
-		case "server_max_window_bits":
-			i = 2
-			// We can only compress with a 15-bit window.
-			if !p.hasValue || p.value != "15" {
-				return false
-			}
-		case "client_max_window_bits":
-			i = 3
-			if p.hasValue && !validWindowBits(p.value) {
-				return false
-			}
-		default:
-			return false
-		}
-		if seen[i] {
-			return false
-		}
-		seen[i] = true
-	}
-	return true
 }
 
 // validWindowBits reports whether s is a decimal 8 to 15 without leading

@@ -1,29 +1,44 @@
 package hub
 
 import (
-	"net/http/httptest"
-	"slices"
+	"bytes"
 	"strings"
 	"testing"
 )
 
-func TestSanitizeExtensions(t *testing.T) {
+// negotiate runs the negotiation on header lines; "" means declined.
+func negotiate(offers []string, c Compression) (deflateParams, string) {
+	p, resp, ok := negotiateDeflate(offers, &c)
+	if !ok {
+		return deflateParams{}, ""
+	}
+	return p, resp
+}
+
+const (
+	noTakeover = "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+)
+
+func TestNegotiateDeflate(t *testing.T) {
 	cases := []struct {
 		name   string
 		offers []string // header lines
-		want   string   // resulting header; "" means removed
+		want   string   // the response; "" means declined
 	}{
-		{"browser offer", []string{"permessage-deflate; client_max_window_bits"}, deflateOffer},
-		{"all parameters", []string{"permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=15; client_max_window_bits=9"}, deflateOffer},
-		{"quoted value", []string{`permessage-deflate; client_max_window_bits="10"`}, deflateOffer},
-		{"quoted-pair", []string{`permessage-deflate; client_max_window_bits="1\5"`}, deflateOffer},
-		{"tabs and spaces", []string{"permessage-deflate\t;\tclient_max_window_bits = 12 ,"}, deflateOffer},
-		{"second offer", []string{"permessage-deflate; server_max_window_bits=12, permessage-deflate; client_max_window_bits"}, deflateOffer},
-		{"second line", []string{"x-webkit-deflate-frame", "permessage-deflate"}, deflateOffer},
-		{"empty elements", []string{", ,permessage-deflate,,"}, deflateOffer},
+		{"browser offer", []string{"permessage-deflate; client_max_window_bits"}, noTakeover},
+		{"all parameters", []string{"permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=15; client_max_window_bits=9"}, noTakeover + "; server_max_window_bits=15"},
+		{"quoted value", []string{`permessage-deflate; client_max_window_bits="10"`}, noTakeover},
+		{"quoted-pair", []string{`permessage-deflate; client_max_window_bits="1\5"`}, noTakeover},
+		{"tabs and spaces", []string{"permessage-deflate\t;\tclient_max_window_bits = 12 ,"}, noTakeover},
+		{"server window below 15", []string{"permessage-deflate; server_max_window_bits=10"}, noTakeover + "; server_max_window_bits=10"},
+		{"server window 8", []string{"permessage-deflate; server_max_window_bits=8"}, noTakeover + "; server_max_window_bits=8"},
+		{"first of two offers", []string{"permessage-deflate; server_max_window_bits=12, permessage-deflate; client_max_window_bits"}, noTakeover + "; server_max_window_bits=12"},
+		{"bad offer then good", []string{"permessage-deflate; mux, permessage-deflate"}, noTakeover},
+		{"second line", []string{"x-webkit-deflate-frame", "permessage-deflate"}, noTakeover},
+		{"empty elements", []string{", ,permessage-deflate,,"}, noTakeover},
 		{"other extension only", []string{"x-webkit-deflate-frame"}, ""},
-		{"server window below 15", []string{"permessage-deflate; server_max_window_bits=14"}, ""},
 		{"server window without value", []string{"permessage-deflate; server_max_window_bits"}, ""},
+		{"server window 16", []string{"permessage-deflate; server_max_window_bits=16"}, ""},
 		{"client window 16", []string{"permessage-deflate; client_max_window_bits=16"}, ""},
 		{"client window 7", []string{"permessage-deflate; client_max_window_bits=7"}, ""},
 		{"leading zero", []string{"permessage-deflate; client_max_window_bits=09"}, ""},
@@ -42,31 +57,84 @@ func TestSanitizeExtensions(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			r := httptest.NewRequest("GET", "/", nil)
-			for _, o := range tc.offers {
-				r.Header.Add("Sec-WebSocket-Extensions", o)
-			}
-			before := r.Header.Clone()
-			got := sanitizeExtensions(r)
-			if vals := got.Header.Values(extensionsHeader); tc.want == "" && len(vals) != 0 || tc.want != "" && !slices.Equal(vals, []string{tc.want}) {
-				t.Fatalf("%q sanitized to %q, want %q", tc.offers, vals, tc.want)
-			}
-			if !slices.Equal(r.Header.Values(extensionsHeader), before.Values(extensionsHeader)) {
-				t.Fatal("the caller's request was modified")
+			if _, got := negotiate(tc.offers, Compression{Enabled: true}); got != tc.want {
+				t.Fatalf("%q answered %q, want %q", tc.offers, got, tc.want)
 			}
 		})
 	}
 }
 
-func TestSanitizeExtensionsKeepsRequest(t *testing.T) {
-	for _, offers := range [][]string{nil, {deflateOffer}} {
-		r := httptest.NewRequest("GET", "/", nil)
-		for _, o := range offers {
-			r.Header.Add("Sec-WebSocket-Extensions", o)
-		}
-		if got := sanitizeExtensions(r); got != r {
-			t.Errorf("%q: request copied, want it passed through", offers)
+// TestNegotiateContextTakeover follows RFC 7692 section 7.1 with context
+// takeover on: who takes over, which windows, what the response says.
+func TestNegotiateContextTakeover(t *testing.T) {
+	const pmd = "permessage-deflate"
+	takeover := Compression{Enabled: true, ContextTakeover: true}
+	small := Compression{Enabled: true, ContextTakeover: true, WindowBits: 12, ClientWindowBits: 11}
+	cases := []struct {
+		name  string
+		offer string
+		c     Compression
+		want  string
+		p     deflateParams
+	}{
+		{"bare offer", pmd, takeover, pmd,
+			deflateParams{serverTakeover: true, clientTakeover: true, serverBits: 15, clientBits: 15}},
+		{"Chromium and Node ws", pmd + "; client_max_window_bits", takeover, pmd,
+			deflateParams{serverTakeover: true, clientTakeover: true, serverBits: 15, clientBits: 15}},
+		{"client refuses ours", pmd + "; server_no_context_takeover", takeover, pmd + "; server_no_context_takeover",
+			deflateParams{clientTakeover: true, serverBits: 15, clientBits: 15}},
+		{"client gives up its own", pmd + "; client_no_context_takeover", takeover, pmd + "; client_no_context_takeover",
+			deflateParams{serverTakeover: true, serverBits: 15, clientBits: 15}},
+		{"client's smaller server window wins", pmd + "; server_max_window_bits=10", small, pmd + "; client_no_context_takeover; server_max_window_bits=10",
+			deflateParams{serverTakeover: true, serverBits: 10, clientBits: 15}},
+		{"our smaller server window", pmd + "; server_max_window_bits=14", small, pmd + "; client_no_context_takeover; server_max_window_bits=12",
+			deflateParams{serverTakeover: true, serverBits: 12, clientBits: 15}},
+		{"server window unasked stays unsaid", pmd + "; client_max_window_bits", small, pmd + "; client_max_window_bits=11",
+			deflateParams{serverTakeover: true, clientTakeover: true, serverBits: 12, clientBits: 11}},
+		{"client window below our bound", pmd + "; client_max_window_bits=9", small, pmd,
+			deflateParams{serverTakeover: true, clientTakeover: true, serverBits: 12, clientBits: 9}},
+		{"client window above our bound", pmd + "; client_max_window_bits=13", small, pmd + "; client_max_window_bits=11",
+			deflateParams{serverTakeover: true, clientTakeover: true, serverBits: 12, clientBits: 11}},
+		{"client window cannot be bounded", pmd, small, pmd + "; client_no_context_takeover",
+			deflateParams{serverTakeover: true, serverBits: 12, clientBits: 15}},
+		{"Python websockets", pmd + "; server_max_window_bits=12; client_max_window_bits=12", takeover, pmd + "; server_max_window_bits=12",
+			deflateParams{serverTakeover: true, clientTakeover: true, serverBits: 12, clientBits: 12}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, got := negotiate([]string{tc.offer}, tc.c)
+			if got != tc.want || p != tc.p {
+				t.Fatalf("%q answered %q %+v, want %q %+v", tc.offer, got, p, tc.want, tc.p)
+			}
+			// The answer is one well-formed permessage-deflate extension.
+			n := 0
+			if !scanExtensions(got, func(name string, _ []extParam) bool { n++; return name == pmd }) || n != 1 {
+				t.Fatalf("answer %q is not one permessage-deflate extension", got)
+			}
+			wantBytes := 0
+			if p.serverTakeover {
+				wantBytes += 1 << p.serverBits
+			}
+			if p.clientTakeover {
+				wantBytes += 1 << p.clientBits
+			}
+			if p.windowBytes() != wantBytes {
+				t.Fatalf("windowBytes %d, want %d", p.windowBytes(), wantBytes)
+			}
+		})
+	}
+}
+
+func TestRemember(t *testing.T) {
+	var w []byte
+	var all []byte
+	for i, n := range []int{3, 0, 5, 9, 1, 20, 2, 7} {
+		msg := bytes.Repeat([]byte{byte('a' + i)}, n)
+		all = append(all, msg...)
+		w = remember(w, msg, 8)
+		want := all[max(0, len(all)-8):]
+		if !bytes.Equal(w, want) || cap(w) > 8 {
+			t.Fatalf("after %d: window %q (cap %d), want %q", i, w, cap(w), want)
 		}
 	}
 }
@@ -101,31 +169,37 @@ func FuzzExtensions(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		r := httptest.NewRequest("GET", "/", nil)
-		r.Header.Set("Sec-WebSocket-Extensions", v)
-		got := sanitizeExtensions(r)
-		vals := got.Header.Values(extensionsHeader)
-		switch {
-		case len(vals) == 0:
-		case len(vals) == 1 && vals[0] == deflateOffer:
-			if sanitizeExtensions(got) != got {
-				t.Fatal("sanitizing is not idempotent")
+		c := Compression{Enabled: true, ContextTakeover: true, WindowBits: 12, ClientWindowBits: 10}
+		p, resp, ok := negotiateDeflate([]string{v}, &c)
+		if ok {
+			// The answer is one extension with valid, unrepeated parameters
+			// and windows within what was configured.
+			n := 0
+			valid := scanExtensions(resp, func(name string, params []extParam) bool {
+				n++
+				_, good := parseDeflateOffer(params)
+				return name == "permessage-deflate" && good
+			})
+			if !valid || n != 1 {
+				t.Fatalf("%q answered with %q", v, resp)
 			}
-		default:
-			t.Fatalf("%q sanitized to %q", v, vals)
+			if p.serverBits < 8 || p.serverBits > 12 || p.clientBits < 8 || p.clientBits > 15 || p.clientTakeover && p.clientBits > 10 {
+				t.Fatalf("%q: windows out of bounds: %+v", v, p)
+			}
 		}
 		// A well-formed value written back in canonical form parses to
 		// the same extensions and gets the same answer.
-		canon, ok := formatExtensions(v)
-		if !ok {
+		canon, wellFormed := formatExtensions(v)
+		if !wellFormed {
 			return
 		}
-		again, ok := formatExtensions(canon)
-		if !ok || again != canon {
-			t.Fatalf("%q → %q → %q (ok=%v)", v, canon, again, ok)
+		again, wellFormed := formatExtensions(canon)
+		if !wellFormed || again != canon {
+			t.Fatalf("%q → %q → %q (ok=%v)", v, canon, again, wellFormed)
 		}
-		if acceptableDeflateOffer([]string{v}) != acceptableDeflateOffer([]string{canon}) {
-			t.Fatalf("%q and its canonical form %q get different answers", v, canon)
+		p2, resp2, ok2 := negotiateDeflate([]string{canon}, &c)
+		if ok2 != ok || resp2 != resp || p2 != p {
+			t.Fatalf("%q and its canonical form %q get different answers: %q, %q", v, canon, resp, resp2)
 		}
 	})
 }

@@ -86,13 +86,17 @@ func (c *flushConn) Write(p []byte) (int, error) {
 }
 
 // writeData frames one data message, in fragments of at most maxFrame
-// payload bytes when maxFrame is positive (RFC 6455 section 5.4). It is only
-// called by the session's writer, between begin and end.
-func (c *flushConn) writeData(opcode int, payload []byte, maxFrame int) error {
+// payload bytes when maxFrame is positive (RFC 6455 section 5.4), with RSV1
+// on the first frame when the payload is deflated (RFC 7692 section 6). It
+// is only called by the session's writer, between begin and end.
+func (c *flushConn) writeData(opcode int, payload []byte, maxFrame int, deflated bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.usableLocked(); err != nil {
 		return err
+	}
+	if deflated {
+		opcode |= rsv1Bit // appendFrameHeader writes the first byte as given
 	}
 	for {
 		part, fin := payload, true

@@ -24,7 +24,8 @@ type Hub struct {
 	cluster cluster // outbox, interest, presence (cluster.go)
 	hist    history // history and recovery (history.go)
 
-	writePool sync.Pool        // gorilla's buffers for compressed writes
+	writePool sync.Pool        // gorilla's write buffers
+	deflaters deflaters        // compressors shared by every session (deflate.go)
 	slots     chan []*outbound // free list of queue slices (queue.go)
 
 	onConnect atomic.Pointer[func(*Session)]
@@ -68,6 +69,7 @@ func New(cfg Config) (*Hub, error) {
 		byID:         make(map[string]*Session),
 		slots:        make(chan []*outbound, freeSlots),
 		shutdownDone: make(chan struct{}),
+		deflaters:    deflaters{level: cfg.Compression.Level},
 	}
 	if h.node == "" {
 		var b [8]byte

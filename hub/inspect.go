@@ -42,6 +42,39 @@ type frameInspector struct {
 	codeLeft uint8   // bytes of a close frame's code still to pass
 	codeHigh byte    // its first byte, unmasked
 	saw1014  bool    // a close code 1014 was passed to gorilla as 1011
+
+	// With permessage-deflate, RSV1 is cleared on the first frame of a
+	// compressed message before gorilla reads it (gorilla is told nothing
+	// of compression, deflate.go), and the message is noted here: one flag
+	// per data message passed, oldest first, popped by the reader.
+	deflated []bool
+	popped   int
+}
+
+// noteMessage records whether the data message starting now is compressed.
+func (fi *frameInspector) noteMessage(deflated bool) {
+	if fi.popped == len(fi.deflated) {
+		fi.deflated, fi.popped = fi.deflated[:0], 0
+	}
+	fi.deflated = append(fi.deflated, deflated)
+}
+
+// nextDeflated reports whether the next data message gorilla returns is
+// compressed.
+func (fi *frameInspector) nextDeflated() bool {
+	if fi.popped == len(fi.deflated) {
+		return false // not reached: every message passed was noted
+	}
+	fi.popped++
+	return fi.deflated[fi.popped-1]
+}
+
+// clearRSV1 clears RSV1 on the first byte of a data frame at p[i] (one that
+// starts a message: checkHeader refuses RSV1 on continuation frames).
+func (fi *frameInspector) clearRSV1(p []byte, i int) {
+	if fi.compress {
+		p[i] &^= rsv1Bit
+	}
 }
 
 // frameViolation is the error flushConn.Read returns when the inspector
@@ -111,6 +144,7 @@ func (fi *frameInspector) scan(p []byte) (int, error) {
 			if err := fi.checkHeader(p[i], p[i+1]); err != nil {
 				return fi.fail(i, err)
 			}
+			fi.clearRSV1(p, i)
 			n, length, err := headerAt(p[i:])
 			if err != nil {
 				return fi.fail(i, err)
@@ -134,6 +168,12 @@ func (fi *frameInspector) scan(p []byte) (int, error) {
 			fi.first = b
 			fi.isClose = b&0xF == opClose
 			fi.mask = [4]byte{}
+			if op := b & 0xF; op == opText || op == opBinary {
+				// Cleared before its header is checked (that needs the next
+				// byte, maybe in a later read): a bad header fails the
+				// connection whatever gorilla makes of this byte.
+				fi.clearRSV1(p, i)
+			}
 		case 1:
 			if err := fi.checkHeader(fi.first, b); err != nil {
 				return fi.fail(start, err)
@@ -277,6 +317,9 @@ func (fi *frameInspector) checkHeader(b0, b1 byte) error {
 			return errNewInsideMessage
 		}
 		fi.inMessage = !fin
+		if fi.compress {
+			defer fi.noteMessage(b0&rsv1Bit != 0) // once the header is accepted
+		}
 	default:
 		return errReservedOpcode
 	}

@@ -2,7 +2,7 @@ package hub
 
 import (
 	"encoding/binary"
-	"sync"
+	"sync/atomic"
 
 	"github.com/gorilla/websocket"
 )
@@ -48,21 +48,13 @@ type outbound struct {
 	typ  int // websocket message type: data, or CloseMessage
 	data []byte
 
-	compOnce sync.Once
-	comp     *websocket.PreparedMessage
-	compErr  error
+	comp atomic.Pointer[compressedForms] // deflated forms, made on first use (deflate.go)
 }
 
 func newOutbound(m Message) *outbound { return &outbound{typ: int(m.Type), data: m.Data} }
 
 // size is what the item counts against a queue's byte bound.
 func (o *outbound) size() int { return len(o.data) }
-
-// prepared returns the message ready for compressing connections.
-func (o *outbound) prepared() (*websocket.PreparedMessage, error) {
-	o.compOnce.Do(func() { o.comp, o.compErr = websocket.NewPreparedMessage(o.typ, o.data) })
-	return o.comp, o.compErr
-}
 
 // appendFrameHeader appends the header of an unmasked frame (server frames
 // are not masked), final when fin is set.

@@ -44,6 +44,7 @@ func (s *Session) wait() {
 			s.readEnded(err)
 			return
 		}
+		s.fc.in.nextDeflated()
 	}
 }
 
@@ -62,7 +63,7 @@ func (s *Session) readLoop() {
 		if typ == websocket.TextMessage {
 			limit = s.cfg().MaxTextMessage
 		}
-		data, err := readMessage(r, limit, typ == websocket.TextMessage)
+		data, err := s.readData(r, limit, typ == websocket.TextMessage)
 		if err != nil {
 			if errors.Is(err, errBadUTF8) {
 				s.failWith(CloseInvalidPayload, "invalid UTF-8 in text message", fmt.Errorf("%w: %w", ErrInvalidData, err))
@@ -106,6 +107,25 @@ func (s *Session) readLoop() {
 			return
 		}
 	}
+}
+
+// readData reads the data message r, inflating it when it came compressed.
+func (s *Session) readData(r io.Reader, limit int64, text bool) ([]byte, error) {
+	if !s.fc.in.nextDeflated() {
+		return readMessage(r, limit, text)
+	}
+	d := s.deflate
+	var dict []byte
+	if d.clientTakeover {
+		dict = d.recv
+	}
+	inflated, release := inflateMessage(r, dict)
+	data, err := readMessage(inflated, limit, text)
+	release()
+	if err == nil && d.clientTakeover {
+		d.recv = remember(d.recv, data, 1<<d.clientBits)
+	}
+	return data, err
 }
 
 var (

@@ -34,7 +34,7 @@ type Session struct {
 	header      http.Header // of the upgrade request; kept instead of the whole request
 	url         *url.URL
 	remote      netip.AddrPort
-	compress    bool
+	deflate     *deflateState // nil unless permessage-deflate was negotiated
 	connectedAt time.Time
 	ctx         context.Context
 	cancel      context.CancelFunc
@@ -125,7 +125,7 @@ func (s *Session) RTT() time.Duration { return time.Duration(s.rtt.Load()) }
 func (s *Session) Subprotocol() string { return s.conn.Subprotocol() }
 
 // Compressed reports whether permessage-deflate was negotiated.
-func (s *Session) Compressed() bool { return s.compress }
+func (s *Session) Compressed() bool { return s.deflate != nil }
 
 // Header returns a copy of the upgrade request's headers.
 func (s *Session) Header() http.Header { return s.header.Clone() }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -94,14 +95,11 @@ func (s *Session) writeBatch(batch []*outbound) error {
 			}
 		case !isDataType(o.typ): // ping
 			s.stampPing(o.data)
-			err = s.fc.writeData(o.typ, o.data, 0)
-		case s.compress && len(o.data) >= s.cfg().Compression.Threshold:
-			var pm *websocket.PreparedMessage
-			if pm, err = o.prepared(); err == nil {
-				err = s.conn.WritePreparedMessage(pm)
-			}
+			err = s.fc.writeData(o.typ, o.data, 0, false)
+		case s.deflate != nil && len(o.data) >= s.cfg().Compression.Threshold:
+			err = s.writeDeflated(o)
 		default:
-			err = s.fc.writeData(o.typ, o.data, s.cfg().MaxFrameSize)
+			err = s.fc.writeData(o.typ, o.data, s.cfg().MaxFrameSize, false)
 		}
 		if err != nil {
 			s.countDropped(batch[i:])
@@ -125,6 +123,34 @@ func (s *Session) writeBatch(batch []*outbound) error {
 	s.hub.stats.bytesOut.Add(bytes)
 	return err
 }
+
+// writeDeflated writes o compressed: in the form shared by every session
+// with the same window, or, with context takeover, compressed for this
+// session alone against what it sent before.
+func (s *Session) writeDeflated(o *outbound) error {
+	d := s.deflate
+	if !d.serverTakeover {
+		payload, err := o.deflated(&s.hub.deflaters, d.serverBits)
+		if err != nil {
+			return err
+		}
+		return s.fc.writeData(o.typ, payload, s.cfg().MaxFrameSize, true)
+	}
+	bp := deflateBufs.Get().(*[]byte)
+	payload, err := s.hub.deflaters.compress((*bp)[:0], o.data, d.sent, d.serverBits)
+	if err == nil {
+		err = s.fc.writeData(o.typ, payload, s.cfg().MaxFrameSize, true)
+		d.sent = remember(d.sent, o.data, 1<<d.serverBits)
+	}
+	if cap(payload) <= 64<<10 {
+		*bp = payload[:0]
+		deflateBufs.Put(bp)
+	}
+	return err
+}
+
+// deflateBufs holds buffers for messages compressed for one session.
+var deflateBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 func (s *Session) countDropped(items []*outbound) {
 	var n uint64
