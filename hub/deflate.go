@@ -38,6 +38,40 @@ type deflateParams struct {
 	clientBits     uint8 // 8 to 15: the largest window the client may use
 }
 
+// Deflate is what a compressing session negotiated (RFC 7692); see
+// Compression.
+type Deflate struct {
+	// ServerContextTakeover: the hub compresses each message against what
+	// it sent the session before.
+	ServerContextTakeover bool
+	// ClientContextTakeover: the client does the same, and the hub inflates
+	// each message against what it received before.
+	ClientContextTakeover bool
+	// ServerWindowBits and ClientWindowBits are the two LZ77 windows, in
+	// bits: the hub's, and the largest the client may use.
+	ServerWindowBits, ClientWindowBits int
+	// WindowBytes is the most memory the session keeps for context
+	// takeover: 2^ServerWindowBits with server takeover plus
+	// 2^ClientWindowBits with client takeover. Compressors are shared.
+	WindowBytes int
+}
+
+// Deflate reports what the session negotiated, and false when it does not
+// compress.
+func (s *Session) Deflate() (Deflate, bool) {
+	if s.deflate == nil {
+		return Deflate{}, false
+	}
+	p := s.deflate.deflateParams
+	return Deflate{
+		ServerContextTakeover: p.serverTakeover,
+		ClientContextTakeover: p.clientTakeover,
+		ServerWindowBits:      int(p.serverBits),
+		ClientWindowBits:      int(p.clientBits),
+		WindowBytes:           p.windowBytes(),
+	}, true
+}
+
 // windowBytes is the memory the session's windows may take.
 func (p deflateParams) windowBytes() int {
 	n := 0
