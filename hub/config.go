@@ -156,8 +156,8 @@ type Config struct {
 	// MaxFrameSize, when positive, splits an outgoing message whose payload
 	// is larger into frames of at most this many bytes (a first frame and
 	// continuation frames, RFC 6455 section 5.4), so that a peer or proxy
-	// with a frame limit can take it. Compressed messages go out as one
-	// frame. Zero means every message is one frame.
+	// with a frame limit can take it; a compressed message has RSV1 on its
+	// first frame only. Zero means every message is one frame.
 	MaxFrameSize int
 
 	// MaxSessionHeaderBytes bounds the copy of the upgrade request's headers

@@ -229,6 +229,22 @@ type deflateState struct {
 	recv []byte // the last bytes received compressed, at most 2^clientBits; reader only
 }
 
+// primer returns the part of the sent window a compressor is primed with
+// for a message of n bytes: the most recent primeMin bytes, or 2n for a
+// larger message. Priming costs time in proportion to its length (a
+// compressor hashes all of it), while the matches a stream of similar
+// messages finds are mostly in the last few; referring to less than the
+// whole window is always allowed.
+func (d *deflateState) primer(n int) []byte {
+	k := max(primeMin, 2*n)
+	if len(d.sent) <= k {
+		return d.sent
+	}
+	return d.sent[len(d.sent)-k:]
+}
+
+const primeMin = 4 << 10
+
 // remember appends msg to the window w of at most max bytes, keeping its
 // last bytes.
 func remember(w []byte, msg []byte, max int) []byte {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -247,4 +249,125 @@ func TestInflateFailsOnBadWindowReference(t *testing.T) {
 	th.wantSessionErr(t, s, CloseInvalidPayload, ErrInvalidData)
 	other.WriteMessage(int(TextMessage), []byte("still here"))
 	readText(t, other, "still here")
+}
+
+// BenchmarkDeflateBroadcast broadcasts a stream of similar JSON messages
+// (about 270 bytes) to 100 sessions, in closed-loop batches of 64, with
+// compression off, on without context takeover (one compression per
+// message, shared) and with takeover at three window sizes (one compression
+// per delivery). It reports the time and the payload bytes per delivery.
+//
+//	go test -run '^$' -bench BenchmarkDeflateBroadcast -benchtime 3000x ./hub/
+func BenchmarkDeflateBroadcast(b *testing.B) {
+	takeover := func(bits int) Compression {
+		return Compression{Enabled: true, ContextTakeover: true, Threshold: 1, WindowBits: bits}
+	}
+	for _, bc := range []struct {
+		name string
+		comp Compression
+	}{
+		{"off", Compression{}},
+		{"no-takeover", Compression{Enabled: true, Threshold: 1}},
+		{"takeover-15", takeover(15)},
+		{"takeover-12", takeover(12)},
+		{"takeover-10", takeover(10)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			const sessions, batch = 100, 64
+			th := newTestHub(b, Config{PingInterval: -1, MaxQueuedMessages: 2 * batch, Compression: bc.comp})
+			var (
+				target  atomic.Int64
+				caught  sync.WaitGroup
+				payload atomic.Int64
+				readers sync.WaitGroup
+			)
+			var clients []*rawClient
+			for range sessions {
+				rc, _, _ := th.rawDialSession(b, "Sec-WebSocket-Extensions: permessage-deflate\r\n")
+				clients = append(clients, rc)
+				readers.Add(1)
+				go func() {
+					defer readers.Done()
+					var got, n int64
+					for {
+						_, p, err := rc.readFrame()
+						if err != nil {
+							payload.Add(n)
+							return
+						}
+						got++
+						n += int64(len(p))
+						if got == target.Load() {
+							caught.Done()
+						}
+					}
+				}()
+			}
+			msgs := make([][]byte, 256)
+			for i := range msgs {
+				msgs[i] = similarJSON(i)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; {
+				k := min(batch, b.N-i)
+				caught.Add(sessions)
+				target.Store(int64(i + k))
+				for j := range k {
+					if n, err := th.Broadcast(Message{Type: TextMessage, Data: msgs[(i+j)%len(msgs)]}); n != sessions || err != nil {
+						b.Fatalf("broadcast reached %d (%v)", n, err)
+					}
+				}
+				caught.Wait()
+				i += k
+			}
+			b.StopTimer()
+			deliveries := float64(b.N) * sessions
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/deliveries, "ns/delivery")
+			for _, rc := range clients {
+				rc.c.Close()
+			}
+			readers.Wait()
+			b.ReportMetric(float64(payload.Load())/deliveries, "B/delivery")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
+
+// TestCompressedFragments: with MaxFrameSize, a compressed message goes out
+// in fragments with RSV1 on the first only (RFC 7692 section 6.1).
+func TestCompressedFragments(t *testing.T) {
+	t.Parallel()
+	th := newTestHub(t, Config{PingInterval: -1, MaxFrameSize: 100, Compression: Compression{Enabled: true}})
+	rc, _, s := th.rawDialSession(t, "Sec-WebSocket-Extensions: permessage-deflate\r\n")
+	var msg []byte
+	for i := range 40 {
+		msg = append(msg, similarJSON(i*7919)...)
+	}
+	if err := s.Send(Message{Type: TextMessage, Data: msg}); err != nil {
+		t.Fatal(err)
+	}
+	var payload []byte
+	for frames := 0; ; frames++ {
+		b0, p, err := rc.readFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p) > 100 {
+			t.Fatalf("frame %d has %d bytes", frames, len(p))
+		}
+		if want := frames == 0; (b0&rsv1Bit != 0) != want || (b0&0x0F == opText) != want {
+			t.Fatalf("frame %d: first byte %#x", frames, b0)
+		}
+		payload = append(payload, p...)
+		if b0&0x80 != 0 {
+			if frames < 2 {
+				t.Fatalf("%d frames", frames+1)
+			}
+			break
+		}
+	}
+	got, err := io.ReadAll(flate.NewReader(io.MultiReader(bytes.NewReader(payload), strings.NewReader(inflateTail))))
+	if err != nil || !bytes.Equal(got, msg) {
+		t.Fatalf("inflated %d bytes (%v), want %d", len(got), err, len(msg))
+	}
 }

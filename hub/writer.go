@@ -137,7 +137,7 @@ func (s *Session) writeDeflated(o *outbound) error {
 		return s.fc.writeData(o.typ, payload, s.cfg().MaxFrameSize, true)
 	}
 	bp := deflateBufs.Get().(*[]byte)
-	payload, err := s.hub.deflaters.compress((*bp)[:0], o.data, d.sent, d.serverBits)
+	payload, err := s.hub.deflaters.compress((*bp)[:0], o.data, d.primer(len(o.data)), d.serverBits)
 	if err == nil {
 		err = s.fc.writeData(o.typ, payload, s.cfg().MaxFrameSize, true)
 		d.sent = remember(d.sent, o.data, 1<<d.serverBits)

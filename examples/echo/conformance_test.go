@@ -488,35 +488,41 @@ func TestHandshakeRefusals(t *testing.T) {
 }
 
 // TestExtensionOffers checks which Sec-WebSocket-Extensions offers are
-// accepted (RFC 7692 section 5 and 7.1): only those the server can honour;
-// the rest are declined and the connection proceeds uncompressed. In both
-// cases a large message is echoed, compressed only if negotiated.
+// accepted and what the answer says (RFC 7692 section 5 and 7.1): every
+// valid offer is, with the window the client asked for echoed in
+// server_max_window_bits (7.1.2.1); invalid ones are declined and the
+// connection proceeds uncompressed. In both cases a large message is
+// echoed, compressed only if negotiated.
 func TestExtensionOffers(t *testing.T) {
 	addr, stop := start(t, "-compress")
 	t.Cleanup(func() { stop() })
+	const noTakeover = "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
 	cases := []struct {
 		name   string
 		offers []string // one header line each
-		accept bool
+		answer string   // "" when declined
 	}{
-		{"plain", []string{"permessage-deflate"}, true},
-		{"client-max-window-bits", []string{"permessage-deflate; client_max_window_bits"}, true},
-		{"client-max-window-bits-10", []string{"permessage-deflate; client_max_window_bits=10"}, true},
-		{"no-context-takeover", []string{"permessage-deflate; server_no_context_takeover; client_no_context_takeover"}, true},
-		{"server-max-window-bits-15", []string{"permessage-deflate; server_max_window_bits=15"}, true},
-		{"quoted-value", []string{`permessage-deflate; server_max_window_bits="15"`}, true},
-		{"second-offer-acceptable", []string{"permessage-deflate; server_max_window_bits=10, permessage-deflate"}, true},
-		{"second-header-line", []string{"x-webkit-deflate-frame", "permessage-deflate"}, true},
-		{"server-max-window-bits-10", []string{"permessage-deflate; server_max_window_bits=10"}, false},
-		{"unknown-parameter", []string{"permessage-deflate; foo=bar"}, false},
-		{"repeated-parameter", []string{"permessage-deflate; client_no_context_takeover; client_no_context_takeover"}, false},
-		{"window-bits-out-of-range", []string{"permessage-deflate; client_max_window_bits=16"}, false},
-		{"window-bits-leading-zero", []string{"permessage-deflate; server_max_window_bits=015"}, false},
-		{"value-on-flag-parameter", []string{"permessage-deflate; server_no_context_takeover=1"}, false},
-		{"server-window-bits-without-value", []string{"permessage-deflate; server_max_window_bits"}, false},
-		{"other-extension-only", []string{"x-webkit-deflate-frame"}, false},
-		{"case-differs", []string{"PerMessage-Deflate"}, false},
-		{"malformed", []string{"permessage-deflate; ;"}, false},
+		{"plain", []string{"permessage-deflate"}, noTakeover},
+		{"client-max-window-bits", []string{"permessage-deflate; client_max_window_bits"}, noTakeover},
+		{"client-max-window-bits-10", []string{"permessage-deflate; client_max_window_bits=10"}, noTakeover},
+		{"no-context-takeover", []string{"permessage-deflate; server_no_context_takeover; client_no_context_takeover"}, noTakeover},
+		{"server-max-window-bits-15", []string{"permessage-deflate; server_max_window_bits=15"}, noTakeover + "; server_max_window_bits=15"},
+		{"quoted-value", []string{`permessage-deflate; server_max_window_bits="15"`}, noTakeover + "; server_max_window_bits=15"},
+		{"server-max-window-bits-10", []string{"permessage-deflate; server_max_window_bits=10"}, noTakeover + "; server_max_window_bits=10"},
+		{"server-max-window-bits-8", []string{"permessage-deflate; server_max_window_bits=8"}, noTakeover + "; server_max_window_bits=8"},
+		{"first-offer-wins", []string{"permessage-deflate; server_max_window_bits=10, permessage-deflate"}, noTakeover + "; server_max_window_bits=10"},
+		{"second-offer-acceptable", []string{"permessage-deflate; foo, permessage-deflate"}, noTakeover},
+		{"second-header-line", []string{"x-webkit-deflate-frame", "permessage-deflate"}, noTakeover},
+		{"unknown-parameter", []string{"permessage-deflate; foo=bar"}, ""},
+		{"repeated-parameter", []string{"permessage-deflate; client_no_context_takeover; client_no_context_takeover"}, ""},
+		{"window-bits-out-of-range", []string{"permessage-deflate; client_max_window_bits=16"}, ""},
+		{"server-window-bits-7", []string{"permessage-deflate; server_max_window_bits=7"}, ""},
+		{"window-bits-leading-zero", []string{"permessage-deflate; server_max_window_bits=015"}, ""},
+		{"value-on-flag-parameter", []string{"permessage-deflate; server_no_context_takeover=1"}, ""},
+		{"server-window-bits-without-value", []string{"permessage-deflate; server_max_window_bits"}, ""},
+		{"other-extension-only", []string{"x-webkit-deflate-frame"}, ""},
+		{"case-differs", []string{"PerMessage-Deflate"}, ""},
+		{"malformed", []string{"permessage-deflate; ;"}, ""},
 	}
 	msg := []byte(strings.Repeat(`{"event":"tick","price":1.5},`, 50))
 	for _, tc := range cases {
@@ -527,13 +533,13 @@ func TestExtensionOffers(t *testing.T) {
 				extra = append(extra, "Sec-WebSocket-Extensions: "+o)
 			}
 			rc := dialRaw(t, addr, "/echo", extra...)
-			if rc.deflate != tc.accept {
-				t.Fatalf("offer %q: accepted %v (response %q), want %v", tc.offers, rc.deflate,
-					rc.resp.Header.Values("Sec-WebSocket-Extensions"), tc.accept)
+			if got := rc.resp.Header.Values("Sec-WebSocket-Extensions"); tc.answer == "" && len(got) != 0 ||
+				tc.answer != "" && (len(got) != 1 || got[0] != tc.answer) {
+				t.Fatalf("offer %q: answered %q, want %q", tc.offers, got, tc.answer)
 			}
 			f := text(string(msg))
 			want := -1
-			if tc.accept {
+			if tc.answer != "" {
 				f, want = compressed(opText, msg), 1
 			}
 			rc.send(f)
