@@ -132,7 +132,7 @@ func TestSessionPublishMembers(t *testing.T) {
 		t.Fatalf("first event %+v", ev)
 	}
 	id := ev.Session
-	c.SendJSON(t, rooms.Request{Op: "join", Room: "lobby"})
+	c.SendJSON(t, rooms.Request{Type: "join", Room: "lobby"})
 	if c.ReadJSON(t, &ev); ev.Type != "joined" {
 		t.Fatalf("join answered %+v", ev)
 	}

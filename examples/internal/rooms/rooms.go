@@ -4,11 +4,13 @@
 //
 // # Protocol
 //
-// Every message is a JSON text message. A client sends:
+// Every message is a JSON text message whose "type" says what it is, as in
+// the chat example (docs/browser-client.md, "The examples' protocol"). A
+// client sends:
 //
-//	{"op":"join","room":"lobby"}
-//	{"op":"leave","room":"lobby"}
-//	{"op":"say","room":"lobby","text":"hi"}
+//	{"type":"join","room":"lobby"}
+//	{"type":"leave","room":"lobby"}
+//	{"type":"say","room":"lobby","text":"hi"}
 //
 // and receives:
 //
@@ -44,7 +46,7 @@ const userKey = "rooms.user"
 
 // Request is what a client sends.
 type Request struct {
-	Op   string `json:"op"`
+	Type string `json:"type"`
 	Room string `json:"room,omitempty"`
 	Text string `json:"text,omitempty"`
 }
@@ -115,7 +117,7 @@ func (a *App) onMessage(s *hub.Session, m hub.Message) {
 		fail(s, "a room is 1 to 64 characters")
 		return
 	}
-	switch req.Op {
+	switch req.Type {
 	case "join":
 		if err := a.hub.Join(s.ID(), req.Room); err != nil {
 			fail(s, "cannot join that room")
@@ -134,7 +136,7 @@ func (a *App) onMessage(s *hub.Session, m hub.Message) {
 			fail(s, "a message is 1 to 2000 bytes")
 		}
 	default:
-		fail(s, "unknown op")
+		fail(s, "unknown request type")
 	}
 }
 
