@@ -33,7 +33,7 @@ func TestClusterRooms(t *testing.T) {
 		var ev rooms.Event
 		alice.ReadJSON(t, &ev)
 		if ev.Type == "message" {
-			if ev.From != "bob" || ev.Text != "hi from b" {
+			if ev.Name != "bob" || ev.Text != "hi from b" {
 				t.Fatalf("alice on node a got %+v", ev)
 			}
 			break

@@ -36,7 +36,7 @@
 //
 //	-> {"type":"join","room":"lobby"}      <- {"type":"joined","room":"lobby"}
 //	-> {"type":"say","room":"lobby","text":"hi"}
-//	<- {"type":"message","room":"lobby","from":"alice","text":"hi"}
+//	<- {"type":"message","room":"lobby","name":"alice","text":"hi"}
 //
 // On connect the server says {"type":"welcome","session":ID,"user":"alice"}.
 // With websocat:

@@ -221,11 +221,11 @@ func TestRoomsOverWebSocketAndREST(t *testing.T) {
 	if ca.ReadJSON(t, &refused); refused.Type != "error" || refused.Text != "unknown request type" {
 		t.Fatalf(`{"op":"join"} answered %+v, want error "unknown request type"`, refused)
 	}
-	for _, c := range []*wstest.Conn{ca, cb} {
+	for user, c := range map[string]*wstest.Conn{"alice": ca, "bob": cb} {
 		c.SendText(t, `{"type":"join","room":"lobby"}`)
 		var ev rooms.Event
-		if c.ReadJSON(t, &ev); ev.Type != "joined" || ev.Room != "lobby" {
-			t.Fatalf("join answered %+v", ev)
+		if c.ReadJSON(t, &ev); ev.Type != "joined" || ev.Room != "lobby" || ev.Name != user {
+			t.Fatalf("%s's join answered %+v", user, ev)
 		}
 	}
 
@@ -233,7 +233,7 @@ func TestRoomsOverWebSocketAndREST(t *testing.T) {
 	ca.SendJSON(t, rooms.Request{Type: "say", Room: "lobby", Text: "hi bob"})
 	for _, c := range []*wstest.Conn{ca, cb} {
 		var ev rooms.Event
-		if c.ReadJSON(t, &ev); ev.Type != "message" || ev.From != "alice" || ev.Text != "hi bob" {
+		if c.ReadJSON(t, &ev); ev.Type != "message" || ev.Name != "alice" || ev.Text != "hi bob" {
 			t.Fatalf("got %+v", ev)
 		}
 	}
@@ -248,7 +248,7 @@ func TestRoomsOverWebSocketAndREST(t *testing.T) {
 	}
 	for _, c := range []*wstest.Conn{ca, cb} {
 		var ev rooms.Event
-		if c.ReadJSON(t, &ev); ev.From != "bob" || ev.Text != "from REST" {
+		if c.ReadJSON(t, &ev); ev.Name != "bob" || ev.Text != "from REST" {
 			t.Fatalf("got %+v", ev)
 		}
 	}

@@ -15,14 +15,15 @@
 // and receives:
 //
 //	{"type":"welcome","session":"<id>","user":"alice"}  first, on connect
-//	{"type":"joined","room":"lobby"}                     your join was done
-//	{"type":"left","room":"lobby"}                       your leave was done
-//	{"type":"message","room":"lobby","from":"alice","text":"hi"}
+//	{"type":"joined","room":"lobby","name":"alice"}      your join was done
+//	{"type":"left","room":"lobby","name":"alice"}        your leave was done
+//	{"type":"message","room":"lobby","name":"alice","text":"hi"}
 //	{"type":"error","text":"..."}                        your last request was refused
 //
-// Messages said in a room go to every member, the sender included; "from"
-// is the sender's token subject (or the REST caller's). A binary message
-// closes the session with 1003.
+// Messages said in a room go to every member, the sender included; "name"
+// is the sender's token subject (or the REST caller's), where the chat has
+// the name its chatter said hello with. A binary message closes the
+// session with 1003.
 package rooms
 
 import (
@@ -57,7 +58,7 @@ type Event struct {
 	Session string `json:"session,omitempty"`
 	User    string `json:"user,omitempty"`
 	Room    string `json:"room,omitempty"`
-	From    string `json:"from,omitempty"`
+	Name    string `json:"name,omitempty"` // who said, joined or left
 	Text    string `json:"text,omitempty"`
 }
 
@@ -123,10 +124,10 @@ func (a *App) onMessage(s *hub.Session, m hub.Message) {
 			fail(s, "cannot join that room")
 			return
 		}
-		s.Send(Event{Type: "joined", Room: req.Room}.message())
+		s.Send(Event{Type: "joined", Room: req.Room, Name: User(s)}.message())
 	case "leave":
 		a.hub.Leave(s.ID(), req.Room)
-		s.Send(Event{Type: "left", Room: req.Room}.message())
+		s.Send(Event{Type: "left", Room: req.Room, Name: User(s)}.message())
 	case "say":
 		if !slices.Contains(s.Rooms(), req.Room) {
 			fail(s, "you are not in that room")
@@ -151,7 +152,7 @@ func (a *App) Publish(room, from, text string) (int, error) {
 	if text == "" || len(text) > MaxText {
 		return 0, ErrBadText
 	}
-	return a.hub.SendToRoom(room, Event{Type: "message", Room: room, From: from, Text: text}.message())
+	return a.hub.SendToRoom(room, Event{Type: "message", Room: room, Name: from, Text: text}.message())
 }
 
 // Member is a session in a room.
