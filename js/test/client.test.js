@@ -115,14 +115,14 @@ test("a final close code from the server is reported and not retried", { timeout
   // retryOn decides: this one reconnects after the same kick.
   const name2 = unique("eve");
   const stubborn = chatter(t, name2, room, { retryOn: () => true });
-  let open = next(stubborn, "open");
+  let joined = next(stubborn, "message", (m) => m.type === "members");
   stubborn.connect();
-  await open;
+  await joined; // the server knows its name
   const again = next(stubborn, "close");
-  open = next(stubborn, "open");
-  await kick(name2, 1008, "kicked");
+  joined = next(stubborn, "message", (m) => m.type === "members");
+  assert.equal(await kick(name2, 1008, "kicked"), 1);
   assert.equal((await again).retry, true);
-  await open;
+  await joined;
 });
 
 test("a binary message to the chat ends with 1003 and its reason", { timeout: 2 * wait }, async (t) => {

@@ -56,7 +56,7 @@ test("a rejoin after a kick replays what was said meanwhile, once", { timeout: 2
 
   // Kicked with a final code: a stays away while b talks.
   const closed = next(a, "close");
-  await kick(name, 1008, "kicked");
+  assert.equal(await kick(name, 1008, "kicked"), 1);
   assert.equal((await closed).retry, false);
   for (const text of ["missed 1", "missed 2"]) {
     heard = said(b, text);
@@ -80,7 +80,7 @@ test("a drop the client retries resumes with nothing lost or doubled", { timeout
   const { a, b, sent } = await pair(t, name, room);
   const got = texts(a);
   const reopened = next(a, "close").then(() => next(a, "open"));
-  await kick(name, 4000, "test drop");
+  assert.equal(await kick(name, 4000, "test drop"), 1);
   // Said while a is away or already back: it hears each once either way.
   b.send(say(room, "during"));
   await reopened;
