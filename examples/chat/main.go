@@ -12,7 +12,8 @@
 // Then open http://localhost:8080 in two browser windows (https:// with
 // -tls-cert and -tls-key; the page then connects with wss://). The page speaks a
 // small JSON protocol (see protocol.go); the browser side is static/wsgate.js,
-// a dependency-free client that reconnects and rejoins its rooms.
+// a copy of the client package in js/ (go generate refreshes it), a
+// dependency-free client that reconnects and rejoins its rooms.
 //
 // With -broker (or -embedded-nats, which runs a NATS server in the process
 // for other nodes to point -broker nats://127.0.0.1:4222 at), rooms span

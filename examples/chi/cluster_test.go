@@ -20,7 +20,7 @@ func TestClusterRooms(t *testing.T) {
 	dial := func(url, user string) *wstest.Conn {
 		c := wstest.Dial(t, strings.Replace(url, "http://", "ws://", 1)+"/ws", wstest.Bearer(mint(t, user)))
 		welcome(t, c, user)
-		c.SendJSON(t, rooms.Request{Op: "join", Room: "lobby"})
+		c.SendJSON(t, rooms.Request{Type: "join", Room: "lobby"})
 		var ev rooms.Event
 		if c.ReadJSON(t, &ev); ev.Type != "joined" || ev.Room != "lobby" {
 			t.Fatalf("%s's join answered %+v", user, ev)
@@ -28,12 +28,12 @@ func TestClusterRooms(t *testing.T) {
 		return c
 	}
 	alice, bob := dial(urlA, "alice"), dial(urlB, "bob")
-	bob.SendJSON(t, rooms.Request{Op: "say", Room: "lobby", Text: "hi from b"})
+	bob.SendJSON(t, rooms.Request{Type: "say", Room: "lobby", Text: "hi from b"})
 	for {
 		var ev rooms.Event
 		alice.ReadJSON(t, &ev)
 		if ev.Type == "message" {
-			if ev.From != "bob" || ev.Text != "hi from b" {
+			if ev.Name != "bob" || ev.Text != "hi from b" {
 				t.Fatalf("alice on node a got %+v", ev)
 			}
 			break

@@ -34,9 +34,9 @@
 // ?access_token=, which then appears in every access log on the way. The
 // protocol, JSON text messages, is documented in examples/internal/rooms:
 //
-//	-> {"op":"join","room":"lobby"}        <- {"type":"joined","room":"lobby"}
-//	-> {"op":"say","room":"lobby","text":"hi"}
-//	<- {"type":"message","room":"lobby","from":"alice","text":"hi"}
+//	-> {"type":"join","room":"lobby"}      <- {"type":"joined","room":"lobby"}
+//	-> {"type":"say","room":"lobby","text":"hi"}
+//	<- {"type":"message","room":"lobby","name":"alice","text":"hi"}
 //
 // On connect the server says {"type":"welcome","session":ID,"user":"alice"}.
 // With websocat:

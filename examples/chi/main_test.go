@@ -214,19 +214,26 @@ func TestRoomsOverWebSocketAndREST(t *testing.T) {
 	if cb.Subprotocol() != "chat.v1" {
 		t.Fatalf("the server selected %q: a token entry must never be echoed", cb.Subprotocol())
 	}
-	for _, c := range []*wstest.Conn{ca, cb} {
-		c.SendJSON(t, rooms.Request{Op: "join", Room: "lobby"})
+	// The request as it is on the wire, its kind in "type" as in every
+	// example; the "op" of older versions is refused.
+	ca.SendText(t, `{"op":"join","room":"lobby"}`)
+	var refused rooms.Event
+	if ca.ReadJSON(t, &refused); refused.Type != "error" || refused.Text != "unknown request type" {
+		t.Fatalf(`{"op":"join"} answered %+v, want error "unknown request type"`, refused)
+	}
+	for user, c := range map[string]*wstest.Conn{"alice": ca, "bob": cb} {
+		c.SendText(t, `{"type":"join","room":"lobby"}`)
 		var ev rooms.Event
-		if c.ReadJSON(t, &ev); ev.Type != "joined" || ev.Room != "lobby" {
-			t.Fatalf("join answered %+v", ev)
+		if c.ReadJSON(t, &ev); ev.Type != "joined" || ev.Room != "lobby" || ev.Name != user {
+			t.Fatalf("%s's join answered %+v", user, ev)
 		}
 	}
 
 	// Said over the socket, heard by both.
-	ca.SendJSON(t, rooms.Request{Op: "say", Room: "lobby", Text: "hi bob"})
+	ca.SendJSON(t, rooms.Request{Type: "say", Room: "lobby", Text: "hi bob"})
 	for _, c := range []*wstest.Conn{ca, cb} {
 		var ev rooms.Event
-		if c.ReadJSON(t, &ev); ev.Type != "message" || ev.From != "alice" || ev.Text != "hi bob" {
+		if c.ReadJSON(t, &ev); ev.Type != "message" || ev.Name != "alice" || ev.Text != "hi bob" {
 			t.Fatalf("got %+v", ev)
 		}
 	}
@@ -241,7 +248,7 @@ func TestRoomsOverWebSocketAndREST(t *testing.T) {
 	}
 	for _, c := range []*wstest.Conn{ca, cb} {
 		var ev rooms.Event
-		if c.ReadJSON(t, &ev); ev.From != "bob" || ev.Text != "from REST" {
+		if c.ReadJSON(t, &ev); ev.Name != "bob" || ev.Text != "from REST" {
 			t.Fatalf("got %+v", ev)
 		}
 	}
@@ -327,7 +334,7 @@ func TestMetricsMove(t *testing.T) {
 	srv.DialRefused(t, wstest.Path("/ws"))
 	c := srv.Dial(t, wstest.Path("/ws"), wstest.Bearer(mint(t, "alice")))
 	id := welcome(t, c, "alice")
-	c.SendJSON(t, rooms.Request{Op: "join", Room: "lobby"})
+	c.SendJSON(t, rooms.Request{Type: "join", Room: "lobby"})
 	c.Read(t)
 	mid := scrape(t, srv.Client(), srv.HTTPURL)
 	for series, want := range map[string]float64{
@@ -409,7 +416,7 @@ func TestLogsNeverContainTheToken(t *testing.T) {
 	welcome(t, c2, "query-only")
 	c3 := wstest.Dial(t, ws, wstest.Subprotocols("chat.v1", auth.EncodeProtocolToken("", protocol)))
 	welcome(t, c3, "protocol")
-	c1.SendJSON(t, rooms.Request{Op: "join", Room: "lobby"})
+	c1.SendJSON(t, rooms.Request{Type: "join", Room: "lobby"})
 	c1.Read(t)
 	if resp := wstest.DialRefused(t, ws+"?access_token="+bad); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("bad query token: %s", resp.Status)

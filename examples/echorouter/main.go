@@ -24,7 +24,7 @@
 //	GET  /stats, GET /metrics     counters, as JSON and for Prometheus
 //
 // The WebSocket protocol is the chi example's (examples/internal/rooms):
-// {"op":"join","room":"lobby"}, {"op":"say","room":"lobby","text":"hi"}.
+// {"type":"join","room":"lobby"}, {"type":"say","room":"lobby","text":"hi"}.
 // Try it:
 //
 //	export WSGATE_JWT_SECRET=$(openssl rand -hex 32)

@@ -132,7 +132,7 @@ func TestSessionPublishMembers(t *testing.T) {
 		t.Fatalf("first event %+v", ev)
 	}
 	id := ev.Session
-	c.SendJSON(t, rooms.Request{Op: "join", Room: "lobby"})
+	c.SendJSON(t, rooms.Request{Type: "join", Room: "lobby"})
 	if c.ReadJSON(t, &ev); ev.Type != "joined" {
 		t.Fatalf("join answered %+v", ev)
 	}
@@ -144,7 +144,7 @@ func TestSessionPublishMembers(t *testing.T) {
 	if code := post(t, srv.Client(), srv.HTTPURL+"/rooms/lobby/messages", alice, "application/json", `{"text":"via echo"}`, &pub); code != 200 || pub.Delivered != 1 {
 		t.Fatalf("publish: %d %+v", code, pub)
 	}
-	if c.ReadJSON(t, &ev); ev.Type != "message" || ev.From != "alice" || ev.Text != "via echo" {
+	if c.ReadJSON(t, &ev); ev.Type != "message" || ev.Name != "alice" || ev.Text != "via echo" {
 		t.Fatalf("got %+v", ev)
 	}
 	var members struct{ Members []rooms.Member }

@@ -1,6 +1,8 @@
-// wsgate.js — a small, dependency-free browser client for wsgate endpoints.
-//
-// Copy this one file next to your page and import it as an ES module:
+// wsgate.js — a small, dependency-free client for wsgate endpoints, for
+// browsers and Node. The package is @wsgate/client (js/ in the wsgate
+// repository); its types are in wsgate.d.ts and its guide is
+// docs/browser-client.md. In a page, copy this one file next to it and
+// import it as an ES module:
 //
 //   import { Client } from "./wsgate.js";
 //
@@ -16,6 +18,12 @@
 //   c.connect();
 //   c.send(JSON.stringify({ type: "say", room: "lobby", text: "hi" })); // queued until open
 //   // later: c.forget("join:lobby"); c.close();
+//
+// In Node (no page, so the URL must be absolute; Node before 22 has no
+// global WebSocket, so pass one, such as the ws package's):
+//
+//   import { WebSocket } from "ws";
+//   const c = new Client("ws://127.0.0.1:8080/ws", { WebSocket, protocols: ["chat.v1"] });
 //
 // What it does:
 //
@@ -58,14 +66,49 @@
 //
 // Events (all CustomEvent, data in .detail): "state" ("connecting", "open",
 // "waiting", "reconnecting", "closed"), "open", "message" (the data as
-// received: a string for text, a Blob for binary), "close" ({code, reason,
+// received: a string for text; for binary what the WebSocket gives for its
+// binaryType: a Blob in browsers, a Buffer with ws), "close" ({code, reason,
 // retry, delay}), "drop" ({data}: a queued message dropped on overflow).
 //
 // Options: protocols ([]), minDelay (250 ms), maxDelay (10000 ms), stableAfter
 // (5000 ms), maxQueue (100), retryOn ((code) => bool), positionOf (null: no
-// resume mode).
+// resume mode), WebSocket (globalThis.WebSocket), binaryType (the
+// WebSocket's own default).
 
 const finalCodes = new Set([1000, 1002, 1003, 1007, 1008, 1009]);
+
+// OPEN is the readyState of an open WebSocket, the same in every
+// implementation (the class's own constant may be missing on a stand-in).
+const OPEN = 1;
+
+// detailEvent makes the CustomEvent the client dispatches. Node before 19
+// has no global CustomEvent: there it is an Event with the same detail.
+const detailEvent = (type, detail = null) => {
+  if (typeof globalThis.CustomEvent === "function") return new CustomEvent(type, { detail });
+  const e = new Event(type);
+  Object.defineProperty(e, "detail", { value: detail, enumerable: true });
+  return e;
+};
+
+// socketURL resolves url against the page (when there is one) and maps
+// http(s) to ws(s). Without a page only an absolute URL has a meaning.
+const socketURL = (url) => {
+  const base = globalThis.location?.href;
+  let u;
+  try {
+    u = base === undefined ? new URL(url) : new URL(url, base);
+  } catch {
+    throw new TypeError(base === undefined
+      ? `wsgate: ${JSON.stringify(String(url))} is not an absolute URL; without a page (in Node) give ws://host/path or wss://host/path`
+      : `wsgate: ${JSON.stringify(String(url))} is not a URL`);
+  }
+  if (u.protocol === "https:") u.protocol = "wss:";
+  if (u.protocol === "http:") u.protocol = "ws:";
+  if (u.protocol !== "ws:" && u.protocol !== "wss:") {
+    throw new TypeError(`wsgate: ${u.href} is not a ws:, wss:, http: or https: URL`);
+  }
+  return u;
+};
 
 const dataOf = (d) => (typeof d === "function" ? d() : d);
 // roomKey is the replay key of a room's join; the NUL keeps it apart from
@@ -75,9 +118,12 @@ const roomKey = (room) => "\u0000room:" + room;
 export class Client extends EventTarget {
   constructor(url, opts = {}) {
     super();
-    this.url = new URL(url, location.href);
-    if (this.url.protocol === "https:") this.url.protocol = "wss:";
-    if (this.url.protocol === "http:") this.url.protocol = "ws:";
+    this.url = socketURL(url);
+    this.WebSocket = opts.WebSocket || globalThis.WebSocket;
+    if (typeof this.WebSocket !== "function") {
+      throw new TypeError("wsgate: no WebSocket here (Node before 22 has none): pass one as the WebSocket option, such as the ws package's");
+    }
+    this.binaryType = opts.binaryType;
     this.protocols = opts.protocols || [];
     this.minDelay = opts.minDelay ?? 250;
     this.maxDelay = opts.maxDelay ?? 10000;
@@ -102,21 +148,21 @@ export class Client extends EventTarget {
   // does nothing while a socket is already open or opening.
   connect() {
     this.stopped = false;
-    if (this.ws && this.ws.readyState <= WebSocket.OPEN) return;
+    if (this.ws && this.ws.readyState <= OPEN) return;
     clearTimeout(this.timer);
     this.#open();
   }
 
   // send sends data now, or queues it until the socket is open again.
   send(data) {
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+    if (this.ws && this.ws.readyState === OPEN) {
       this.ws.send(data);
       return;
     }
     if (this.queue.length >= this.maxQueue) {
       const old = this.queue.shift();
       this.dropped++;
-      this.dispatchEvent(new CustomEvent("drop", { detail: { data: old } }));
+      this.dispatchEvent(detailEvent("drop", { data: old }));
     }
     this.queue.push(data);
   }
@@ -126,7 +172,7 @@ export class Client extends EventTarget {
   // function returning the data, called each time it is sent.
   replay(key, data) {
     this.replays.set(key, data);
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(dataOf(data));
+    if (this.ws && this.ws.readyState === OPEN) this.ws.send(dataOf(data));
   }
 
   // forget removes what replay registered under key.
@@ -164,12 +210,13 @@ export class Client extends EventTarget {
 
   #setState(s) {
     this.state = s;
-    this.dispatchEvent(new CustomEvent("state", { detail: s }));
+    this.dispatchEvent(detailEvent("state", s));
   }
 
   #open() {
     this.#setState(this.opened ? "reconnecting" : "connecting");
-    const ws = new WebSocket(this.url, this.protocols);
+    const ws = new this.WebSocket(this.url.href, this.protocols);
+    if (this.binaryType) ws.binaryType = this.binaryType;
     this.ws = ws;
     ws.addEventListener("open", () => {
       if (this.ws !== ws) return;
@@ -178,12 +225,16 @@ export class Client extends EventTarget {
       for (const data of this.replays.values()) ws.send(dataOf(data));
       for (const data of this.queue.splice(0)) ws.send(data);
       this.#setState("open");
-      this.dispatchEvent(new CustomEvent("open"));
+      this.dispatchEvent(detailEvent("open"));
     });
+    // A failed connection fires "error" and then "close", which reports
+    // it. The listener is needed all the same: ws (Node) throws an error
+    // event that nobody listens to.
+    ws.addEventListener("error", () => {});
     ws.addEventListener("message", (e) => {
       if (this.ws !== ws) return;
       if (this.positionOf) this.#remember(e.data);
-      this.dispatchEvent(new CustomEvent("message", { detail: e.data }));
+      this.dispatchEvent(detailEvent("message", e.data));
     });
     ws.addEventListener("close", (e) => {
       if (this.ws !== ws) return;
@@ -193,9 +244,7 @@ export class Client extends EventTarget {
       const retry = !this.stopped && this.retryOn(e.code);
       const delay = retry ? this.#delay() : 0;
       if (!retry) this.stopped = true;
-      this.dispatchEvent(new CustomEvent("close", {
-        detail: { code: e.code, reason: e.reason, retry, delay },
-      }));
+      this.dispatchEvent(detailEvent("close", { code: e.code, reason: e.reason, retry, delay }));
       // A listener may have called connect() (a socket is opening again) or
       // close() (stopped, state already "closed").
       if (this.ws) return;

@@ -4,23 +4,26 @@
 //
 // # Protocol
 //
-// Every message is a JSON text message. A client sends:
+// Every message is a JSON text message whose "type" says what it is, as in
+// the chat example (docs/browser-client.md, "The examples' protocol"). A
+// client sends:
 //
-//	{"op":"join","room":"lobby"}
-//	{"op":"leave","room":"lobby"}
-//	{"op":"say","room":"lobby","text":"hi"}
+//	{"type":"join","room":"lobby"}
+//	{"type":"leave","room":"lobby"}
+//	{"type":"say","room":"lobby","text":"hi"}
 //
 // and receives:
 //
 //	{"type":"welcome","session":"<id>","user":"alice"}  first, on connect
-//	{"type":"joined","room":"lobby"}                     your join was done
-//	{"type":"left","room":"lobby"}                       your leave was done
-//	{"type":"message","room":"lobby","from":"alice","text":"hi"}
+//	{"type":"joined","room":"lobby","name":"alice"}      your join was done
+//	{"type":"left","room":"lobby","name":"alice"}        your leave was done
+//	{"type":"message","room":"lobby","name":"alice","text":"hi"}
 //	{"type":"error","text":"..."}                        your last request was refused
 //
-// Messages said in a room go to every member, the sender included; "from"
-// is the sender's token subject (or the REST caller's). A binary message
-// closes the session with 1003.
+// Messages said in a room go to every member, the sender included; "name"
+// is the sender's token subject (or the REST caller's), where the chat has
+// the name its chatter said hello with. A binary message closes the
+// session with 1003.
 package rooms
 
 import (
@@ -44,7 +47,7 @@ const userKey = "rooms.user"
 
 // Request is what a client sends.
 type Request struct {
-	Op   string `json:"op"`
+	Type string `json:"type"`
 	Room string `json:"room,omitempty"`
 	Text string `json:"text,omitempty"`
 }
@@ -55,7 +58,7 @@ type Event struct {
 	Session string `json:"session,omitempty"`
 	User    string `json:"user,omitempty"`
 	Room    string `json:"room,omitempty"`
-	From    string `json:"from,omitempty"`
+	Name    string `json:"name,omitempty"` // who said, joined or left
 	Text    string `json:"text,omitempty"`
 }
 
@@ -115,16 +118,16 @@ func (a *App) onMessage(s *hub.Session, m hub.Message) {
 		fail(s, "a room is 1 to 64 characters")
 		return
 	}
-	switch req.Op {
+	switch req.Type {
 	case "join":
 		if err := a.hub.Join(s.ID(), req.Room); err != nil {
 			fail(s, "cannot join that room")
 			return
 		}
-		s.Send(Event{Type: "joined", Room: req.Room}.message())
+		s.Send(Event{Type: "joined", Room: req.Room, Name: User(s)}.message())
 	case "leave":
 		a.hub.Leave(s.ID(), req.Room)
-		s.Send(Event{Type: "left", Room: req.Room}.message())
+		s.Send(Event{Type: "left", Room: req.Room, Name: User(s)}.message())
 	case "say":
 		if !slices.Contains(s.Rooms(), req.Room) {
 			fail(s, "you are not in that room")
@@ -134,7 +137,7 @@ func (a *App) onMessage(s *hub.Session, m hub.Message) {
 			fail(s, "a message is 1 to 2000 bytes")
 		}
 	default:
-		fail(s, "unknown op")
+		fail(s, "unknown request type")
 	}
 }
 
@@ -149,7 +152,7 @@ func (a *App) Publish(room, from, text string) (int, error) {
 	if text == "" || len(text) > MaxText {
 		return 0, ErrBadText
 	}
-	return a.hub.SendToRoom(room, Event{Type: "message", Room: room, From: from, Text: text}.message())
+	return a.hub.SendToRoom(room, Event{Type: "message", Room: room, Name: from, Text: text}.message())
 }
 
 // Member is a session in a room.
