@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsgate/wsgate/examples/internal/nodetest"
 	"github.com/wsgate/wsgate/hub"
 )
 
@@ -47,37 +48,6 @@ func TestClientCopyIsCurrent(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatal("examples/chat/static/wsgate.js differs from js/wsgate.js: run go generate ./examples/chat")
 	}
-}
-
-// nodeTool returns the path of a program the Node tests need. When it is
-// missing the test skips, or fails when WSGATE_REQUIRE_DEPS=1 says the
-// environment must have it.
-func nodeTool(t *testing.T, name string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	msg := name + " not installed: apt-get install -y nodejs npm"
-	if os.Getenv("WSGATE_REQUIRE_DEPS") == "1" {
-		t.Fatal(msg + " (required: WSGATE_REQUIRE_DEPS=1)")
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// nodeMajor returns the major version of the node at path.
-func nodeMajor(t *testing.T, ctx context.Context, path string) int {
-	t.Helper()
-	out, err := exec.CommandContext(ctx, path, "--version").Output()
-	if err != nil {
-		t.Fatalf("node --version: %v", err)
-	}
-	v := strings.TrimPrefix(strings.TrimSpace(string(out)), "v")
-	major, err := strconv.Atoi(strings.SplitN(v, ".", 2)[0])
-	if err != nil {
-		t.Fatalf("node --version said %q", out)
-	}
-	return major
 }
 
 // nodeTestServer serves the chat with history on 127.0.0.1, plus what the
@@ -137,23 +107,13 @@ func nodeTestServer(t *testing.T) *httptest.Server {
 
 // TestNodeClient runs js/test/*.test.js with node --test against the chat.
 func TestNodeClient(t *testing.T) {
-	node := nodeTool(t, "node")
+	node := nodetest.Tool(t, "node")
 	ctx, cancel := context.WithTimeout(context.Background(), nodeWait)
 	defer cancel()
-	dir, err := filepath.Abs(jsDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if nodeMajor(t, ctx, node) < 22 {
+	dir := nodetest.JSDir(t)
+	if nodetest.Major(t, ctx, node) < 22 {
 		// No global WebSocket: the tests use ws, a devDependency.
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", "ws", "package.json")); err != nil {
-			npm := nodeTool(t, "npm")
-			cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
-			cmd.Dir = dir
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Fatalf("npm ci in js/: %v\n%s", err, out)
-			}
-		}
+		nodetest.Modules(t, ctx)
 	}
 	files, err := filepath.Glob(filepath.Join(dir, "test", "*.test.js"))
 	if err != nil || len(files) == 0 {
