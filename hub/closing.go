@@ -120,6 +120,7 @@ func (s *Session) fail() {
 	s.mu.Unlock()
 	s.cancel()
 	s.fc.Close()
+	s.unpark() // a parked reader finds the connection closed
 }
 
 // noteFailure records the first error that ends the session, for OnError.

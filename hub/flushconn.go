@@ -19,6 +19,7 @@ type flushConn struct {
 	net.Conn
 	writeTimeout time.Duration
 	in           frameInspector // used by Read, on the reader goroutine only
+	peekErr      error          // a socket error a peek took, for the next Read (idle.go)
 
 	mu       sync.Mutex
 	buf      *[]byte // pooled, non-nil while batching
@@ -42,6 +43,10 @@ func isCloseFrame(p []byte) bool { return len(p) > 0 && p[0] == 0x80|websocket.C
 func (c *flushConn) Read(p []byte) (int, error) {
 	if err := c.in.err; err != nil {
 		return 0, err
+	}
+	if err := c.peekErr; err != nil {
+		c.peekErr = nil
+		return 0, &net.OpError{Op: "read", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 	}
 	n, err := c.Conn.Read(p)
 	if k, verr := c.in.scan(p[:n]); verr != nil {

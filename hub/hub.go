@@ -26,6 +26,7 @@ type Hub struct {
 
 	writePool sync.Pool        // gorilla's write buffers
 	deflaters deflaters        // compressors shared by every session (deflate.go)
+	idle      idlePoller       // idle sessions without a reader goroutine (idle.go)
 	slots     chan []*outbound // free list of queue slices (queue.go)
 
 	onConnect atomic.Pointer[func(*Session)]
@@ -71,6 +72,7 @@ func New(cfg Config) (*Hub, error) {
 		shutdownDone: make(chan struct{}),
 		deflaters:    deflaters{level: cfg.Compression.Level},
 	}
+	h.idle.init()
 	if h.node == "" {
 		var b [8]byte
 		rand.Read(b[:])

@@ -2,21 +2,47 @@ package hub
 
 import (
 	"bufio"
+	"errors"
+	"io"
+	"net"
 	"syscall"
+	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // An idle session's memory is mostly its reader goroutine's stack. Parked
 // inside gorilla's NextReader (NextReader, advanceFrame, bufio, flushConn,
 // net.Conn.Read) the goroutine uses about 1.3 KiB of frames, so its stack
 // grows to 4 KiB and the garbage collector never shrinks it back (it shrinks
-// only stacks using under a quarter). When the session's read buffer is
-// empty the reader instead waits for the socket to become readable in a
-// shallow frame, and calls NextReader only once there is something to read:
-// idle stacks then shrink to 2 KiB.
+// only stacks using under a quarter). So when the session's read buffer is
+// empty, the reader waits for the socket to become readable without
+// gorilla, and calls NextReader only once a data or close frame is there:
+//
+//   - A ping or a pong that arrives while the session is idle is read and
+//     answered here (controlAtIdle), so keep-alive does not send the reader
+//     into NextReader to park there.
+//   - On Linux an idle session gives up its reader goroutine altogether: its
+//     socket joins the hub's epoll set (poller_linux.go) and the goroutine
+//     ends; a readable socket, a ping to time or a close starts a new one
+//     (unpark). It does so when it has received no data message yet, or
+//     none for parkAfter; a busy session waits in Go's poller, whose
+//     wake-up is cheaper than a new goroutine, and a session awaiting a
+//     pong waits there too, under the pong deadline.
+//   - Elsewhere, or without a descriptor (TLS), the reader waits in Go's
+//     poller in a shallow frame: idle stacks then shrink to 2 KiB.
 
-// initIdleWait enables the shallow wait when the session owns the read
-// buffer gorilla reads through and the connection exposes its descriptor
-// (a TLS connection does not: it buffers decrypted bytes of its own).
+// parkAfter is how long a session receives no data message before its
+// reader gives up its goroutine when it waits.
+const parkAfter = 2 * time.Second
+
+// errParked ends a reader that gave its goroutine up; unpark starts a new
+// one.
+var errParked = errors.New("hub: reader parked")
+
+// initIdleWait enables the idle wait when the session owns the read buffer
+// gorilla reads through and the connection exposes its descriptor (a TLS
+// connection does not: it buffers decrypted bytes of its own).
 func (s *Session) initIdleWait(br *bufio.Reader) {
 	sc, ok := s.fc.Conn.(syscall.Conn)
 	if br == nil || !ok {
@@ -30,15 +56,37 @@ func (s *Session) initIdleWait(br *bufio.Reader) {
 	s.readable = s.pollReadable
 }
 
-// awaitReadable returns once the socket has bytes (or an error, EOF or a
-// deadline) for the next read, when nothing is buffered. Its errors are the
-// connection's own: a read deadline (missed pong) or a closed connection.
+// awaitReadable returns once there is something for NextReader, answering
+// pings and pongs on the way; errParked when the session parked, or the
+// connection's own error: a read deadline (missed pong) or a closed
+// connection.
 func (s *Session) awaitReadable() error {
-	if s.raw == nil || s.br.Buffered() > 0 || s.fc.in.err != nil {
-		return nil // data to read, or a violation the next read reports
+	for {
+		if s.raw == nil || s.br.Buffered() > 0 || s.fc.in.err != nil {
+			return nil // data to read, or a violation the next read reports
+		}
+		if s.idle() && s.park() {
+			return errParked
+		}
+		s.polled = false
+		if err := s.raw.Read(s.readable); err != nil {
+			return err
+		}
+		// A busy session leaves control frames to NextReader: looking for
+		// them costs a system call per message.
+		if !s.idle() {
+			return nil
+		}
+		if handled, err := s.controlAtIdle(); !handled || err != nil {
+			return err
+		}
 	}
-	s.polled = false
-	return s.raw.Read(s.readable)
+}
+
+// idle reports whether the session has received no data message yet, or
+// none for parkAfter.
+func (s *Session) idle() bool {
+	return s.msgsIn.Load() == 0 || time.Since(s.LastActivity()) >= parkAfter
 }
 
 // pollReadable is the raw read callback. Its first call checks, without
@@ -50,5 +98,91 @@ func (s *Session) pollReadable(fd uintptr) bool {
 		return true
 	}
 	s.polled = true
-	return peekReady(fd)
+	return s.peek(fd, nil)
+}
+
+// peek reports whether a read on fd would not block, copying the bytes at
+// the head of the socket into p; a socket error it takes is kept for the
+// next read.
+func (s *Session) peek(fd uintptr, p []byte) bool {
+	n, ready, err := peek(fd, p)
+	if err != nil {
+		s.fc.peekErr = err
+	}
+	s.peeked = n
+	return ready
+}
+
+// park gives the reader goroutine up if nothing is waiting in the socket
+// and no pong is awaited, and reports whether it did.
+func (s *Session) park() bool {
+	parked := false
+	s.raw.Control(func(fd uintptr) {
+		if s.peek(fd, nil) {
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.state != stateOpen || s.pongSince != 0 {
+			return
+		}
+		s.parked = s.hub.idle.arm(s, int(fd))
+		parked = s.parked
+	})
+	return parked
+}
+
+// unpark starts a new reader for a parked session: its socket became
+// readable, or the session needs its reader (a ping to time, a close).
+func (s *Session) unpark() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unparkLocked()
+}
+
+func (s *Session) unparkLocked() {
+	if s.parked {
+		s.parked = false
+		go s.resume()
+	}
+}
+
+// controlAtIdle reads a ping or a pong that is whole at the head of the
+// socket, while the read buffer is empty, and answers it as gorilla would
+// (a pong for a ping, onPong for a pong). It reports whether it did; any
+// other frame is left to NextReader.
+func (s *Session) controlAtIdle() (bool, error) {
+	var buf [2 + 4 + 125]byte // a masked control frame at its longest
+	n := 0
+	s.raw.Control(func(fd uintptr) {
+		s.peek(fd, buf[:])
+		n = s.peeked
+	})
+	if n < 6 {
+		return false, nil
+	}
+	b0, b1 := buf[0], buf[1]
+	op := b0 & 0x0F
+	size := 6 + int(b1&^maskBit)
+	if b0&0xF0 != 0x80 || op != opPing && op != opPong || b1&maskBit == 0 || size > n {
+		return false, nil
+	}
+	frame := buf[:size]
+	if _, err := io.ReadFull(s.fc, frame); err != nil { // through the inspector
+		return false, err
+	}
+	payload := frame[6:]
+	for i := range payload {
+		payload[i] ^= frame[2+i%4]
+	}
+	if op == opPong {
+		s.onPong(string(payload))
+		return true, nil
+	}
+	err := s.conn.WriteControl(websocket.PongMessage, payload, time.Now().Add(s.cfg().WriteTimeout))
+	var ne net.Error
+	if err != nil && err != websocket.ErrCloseSent && !errors.As(err, &ne) {
+		return false, err
+	}
+	return true, nil // as gorilla's own ping handler, a failed write is the writer's to notice
 }

@@ -3,7 +3,11 @@ package hub
 import (
 	"fmt"
 	"net"
+	"runtime"
 	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // idleFrame returns a masked client text frame (RFC 6455 5.3) of payload.
@@ -70,9 +74,132 @@ func BenchmarkPeekReady(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		raw.Control(func(fd uintptr) {
-			if peekReady(fd) {
+			if _, ready, _ := peek(fd, nil); ready {
 				b.Fatal("an empty socket reads as ready")
 			}
 		})
+	}
+}
+
+// awaitParked waits until s has given its reader goroutine up.
+func awaitParked(t *testing.T, s *Session) {
+	t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for {
+		s.mu.Lock()
+		parked := s.parked
+		s.mu.Unlock()
+		if parked {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the idle session never parked")
+		}
+		runtime.Gosched()
+		time.Sleep(time.Millisecond) // polling a state with no event to await
+	}
+}
+
+// TestIdleSessionParks: a session that has received nothing gives its
+// reader goroutine up, and comes back for a message, a ping from the
+// client, a close from the server and a reset from the client.
+func TestIdleSessionParks(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("idle sessions keep their reader goroutine off Linux")
+	}
+	th := newTestHub(t, Config{PingInterval: -1})
+	th.OnMessage(func(s *Session, m Message) { s.Send(m) })
+
+	t.Run("message", func(t *testing.T) {
+		c, s := th.dial(t)
+		awaitParked(t, s)
+		c.WriteMessage(int(TextMessage), []byte("hello"))
+		readText(t, c, "hello")
+	})
+	t.Run("client ping", func(t *testing.T) {
+		rc, _, s := th.rawDialSession(t, "")
+		awaitParked(t, s)
+		if err := rc.writeFrame(true, opPing, []byte("are you there")); err != nil {
+			t.Fatal(err)
+		}
+		b0, p, err := rc.readFrame()
+		if err != nil || b0 != 0x80|opPong || string(p) != "are you there" {
+			t.Fatalf("got %#x %q (%v), want the pong", b0, p, err)
+		}
+		// The ping was answered without leaving the idle wait: the session
+		// parks again without having seen a data message.
+		awaitParked(t, s)
+		if n := s.Counters().MessagesReceived; n != 0 {
+			t.Fatalf("%d messages in", n)
+		}
+	})
+	t.Run("server close", func(t *testing.T) {
+		c, s := th.dial(t)
+		awaitParked(t, s)
+		s.Close(CloseNormal, "bye")
+		if code, reason := awaitClose(t, c); code != CloseNormal || reason != "bye" {
+			t.Fatalf("close %d %q", code, reason)
+		}
+		c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(CloseNormal, ""), time.Now().Add(waitFor))
+		if ev := th.awaitEnd(t, s); ev.code != CloseNormal {
+			t.Fatalf("OnClose %+v", ev)
+		}
+	})
+	t.Run("close timeout", func(t *testing.T) {
+		th2 := newTestHub(t, Config{PingInterval: -1, CloseTimeout: 50 * time.Millisecond})
+		rc, _, s := th2.rawDialSession(t, "")
+		awaitParked(t, s)
+		s.Close(CloseNormal, "bye") // the raw client never answers
+		if ev := th2.awaitEnd(t, s); ev.code != CloseNormal {
+			t.Fatalf("OnClose %+v", ev)
+		}
+		rc.c.Close()
+	})
+	t.Run("reset", func(t *testing.T) {
+		c, s := th.dial(t)
+		awaitParked(t, s)
+		tc := c.NetConn().(*net.TCPConn)
+		tc.SetLinger(0)
+		tc.Close()
+		th.awaitEnd(t, s)
+		th.wantSessionErr(t, s, CloseAbnormal, ErrConnReset)
+	})
+}
+
+// TestKeepAliveWhileParked: pings go out to a parked session and its pongs
+// are read without a data message; the session parks again between them.
+func TestKeepAliveWhileParked(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("idle sessions keep their reader goroutine off Linux")
+	}
+	th := newTestHub(t, Config{PingInterval: 20 * time.Millisecond, PongTimeout: waitFor})
+	pongs := make(chan time.Duration, 64)
+	th.OnPong(func(s *Session, data []byte, rtt time.Duration) {
+		select {
+		case pongs <- rtt:
+		default:
+		}
+	})
+	c, s := th.dial(t)
+	go func() {
+		for {
+			if _, _, err := c.ReadMessage(); err != nil { // answers pings
+				return
+			}
+		}
+	}()
+	for range 3 {
+		select {
+		case rtt := <-pongs:
+			if rtt <= 0 {
+				t.Fatalf("pong with round trip %v", rtt)
+			}
+		case <-time.After(waitFor):
+			t.Fatal("no pong")
+		}
+		awaitParked(t, s)
+	}
+	if s.RTT() <= 0 || s.Counters().MessagesReceived != 0 {
+		t.Fatalf("RTT %v, %d messages in", s.RTT(), s.Counters().MessagesReceived)
 	}
 }

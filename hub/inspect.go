@@ -107,6 +107,7 @@ const (
 	opText   = 0x1
 	opBinary = 0x2
 	opClose  = 0x8
+	opPing   = 0x9
 	opPong   = 0xA
 	opCtlBit = 0x8 // opcodes 8-15 are control frames
 )

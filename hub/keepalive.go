@@ -156,6 +156,7 @@ func (s *Session) stampPing(payload []byte) {
 		s.pongSince = now
 		s.pongDeadline = time.Now().Add(s.ka.pong)
 		s.fc.Conn.SetReadDeadline(s.pongDeadline)
+		s.unparkLocked() // the deadline needs a reader waiting under it
 	}
 }
 

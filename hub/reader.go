@@ -13,25 +13,43 @@ import (
 )
 
 // run is the session's reader: it attaches the session, reads until the
-// connection ends, then detaches it. It is the only goroutine that reads.
+// connection ends, then detaches it. One goroutine reads at a time: this
+// one, then, after the session parked while idle, the one unpark starts
+// (idle.go).
 func (s *Session) run(onClose func(*Session)) {
 	h := s.hub
-	defer h.sessions.Done()
 	h.attach(s)
 	s.startKeepAlive()
+	s.onClose = onClose
 	if h.callConnect(s) {
-		s.readLoop()
-	} else {
-		s.wait()
+		s.resume()
+		return
 	}
+	s.wait()
+	s.finish()
+}
+
+// resume reads until the connection ends, then finishes the session, or
+// until the session parks.
+func (s *Session) resume() {
+	if !s.readLoop() {
+		s.finish()
+	}
+}
+
+// finish ends the session once nothing more is read.
+func (s *Session) finish() {
+	h := s.hub
+	defer h.sessions.Done()
+	h.idle.forget(s)
 	s.end()
 	h.detach(s)
 	if err := s.failed(); err != nil {
 		h.callError(s, err)
 	}
 	h.callClose(s)
-	if onClose != nil {
-		h.guard(s, func() { onClose(s) })
+	if s.onClose != nil {
+		h.guard(s, func() { s.onClose(s) })
 	}
 	close(s.done)
 }
@@ -48,16 +66,21 @@ func (s *Session) wait() {
 	}
 }
 
-func (s *Session) readLoop() {
+// readLoop reads and handles messages until the connection ends, and
+// reports whether it stopped because the session parked instead.
+func (s *Session) readLoop() (parked bool) {
 	for {
 		if err := s.awaitReadable(); err != nil {
+			if err == errParked {
+				return true
+			}
 			s.readEnded(err)
-			return
+			return false
 		}
 		typ, r, err := s.conn.NextReader()
 		if err != nil {
 			s.readEnded(err)
-			return
+			return false
 		}
 		limit := s.cfg().MaxBinaryMessage
 		if typ == websocket.TextMessage {
@@ -68,20 +91,20 @@ func (s *Session) readLoop() {
 			if errors.Is(err, errBadUTF8) {
 				s.failWith(CloseInvalidPayload, "invalid UTF-8 in text message", fmt.Errorf("%w: %w", ErrInvalidData, err))
 				s.wait()
-				return
+				return false
 			}
 			if errors.Is(err, errTooBig) {
 				s.failWith(CloseTooBig, fmt.Sprintf("message exceeds %d bytes", limit), ErrMessageTooBig)
 				s.wait()
-				return
+				return false
 			}
 			if isInflateError(err) {
 				s.failWith(CloseInvalidPayload, "invalid compressed data", fmt.Errorf("%w: %w", ErrInvalidData, err))
 				s.wait()
-				return
+				return false
 			}
 			s.readEnded(err)
-			return
+			return false
 		}
 		now := time.Now().UnixNano()
 		s.lastActivity.Store(now)
@@ -96,7 +119,7 @@ func (s *Session) readLoop() {
 			if err != nil {
 				s.closeWith(ClosePolicy, err.Error(), false)
 				s.wait()
-				return
+				return false
 			}
 			if !ok {
 				continue
@@ -104,7 +127,7 @@ func (s *Session) readLoop() {
 		}
 		if !s.hub.callMessage(s, Message{Type: MessageType(typ), Data: data}) {
 			s.wait()
-			return
+			return false
 		}
 	}
 }

@@ -45,6 +45,10 @@ type Session struct {
 	raw      syscall.RawConn
 	readable func(fd uintptr) bool
 	polled   bool
+	peeked   int // bytes the last peek saw
+	// A parked session's place in the hub's idle poller (poller_linux.go).
+	pollToken, pollGen uint64
+	onClose            func(*Session) // Accept's OnClose, for finish
 
 	lastActivity atomic.Int64 // unix nanoseconds of the last data message received
 	rtt          atomic.Int64 // nanoseconds, last ping round trip
@@ -71,6 +75,7 @@ type Session struct {
 	inflight     int         // messages in the batch the writer is writing
 	inflightB    int         // bytes in that batch; queue bounds count both
 	writing      bool        // a writer goroutine is running
+	parked       bool        // the reader gave its goroutine up (idle.go)
 	writerDone   chan struct{}
 	space        chan struct{} // closed when the writer has written a batch; Block waiters
 	sentClose    *CloseError   // what we sent, once queued
