@@ -108,7 +108,10 @@ func example(t *testing.T, name string) string {
 		binDir = dir
 	}
 	bin := filepath.Join(binDir, name)
-	cmd := exec.Command(goCmd, "build", "-o", bin, "github.com/wsgate/wsgate/examples/"+name)
+	// Built in its own directory, so in the examples' module whether or
+	// not the workspace (go.work) is in use.
+	cmd := exec.Command(goCmd, "build", "-o", bin, ".")
+	cmd.Dir = filepath.Join("..", "..", "examples", name)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build examples/%s: %v\n%s", name, err, out)
 	}
