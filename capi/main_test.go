@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsgate/wsgate/internal/testdeps"
 	"go.uber.org/goleak"
 )
 
@@ -24,7 +25,7 @@ var build struct {
 	once sync.Once
 	dir  string
 	err  error
-	skip string
+	noCC bool // no C compiler: the tests skip (or fail when required)
 }
 
 // archive is the c-archive build, made only by the test that needs it.
@@ -50,10 +51,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// requireDeps reports whether a missing tool must fail the test (CI)
-// rather than skip it.
-func requireDeps() bool { return os.Getenv("WSGATE_REQUIRE_DEPS") == "1" }
-
 // built returns the directory holding libwsgate.so and the C programs,
 // building them the first time.
 func built(t *testing.T) string {
@@ -61,7 +58,7 @@ func built(t *testing.T) string {
 	build.once.Do(func() {
 		cc, err := exec.LookPath("cc")
 		if err != nil {
-			build.skip = "cc not found: install gcc to test the C API"
+			build.noCC = true
 			return
 		}
 		build.dir, build.err = os.MkdirTemp("", "wsgate-capi-")
@@ -84,11 +81,8 @@ func built(t *testing.T) string {
 			}
 		}
 	})
-	if build.skip != "" {
-		if requireDeps() {
-			t.Fatalf("WSGATE_REQUIRE_DEPS=1: %s", build.skip)
-		}
-		t.Skip(build.skip)
+	if build.noCC {
+		testdeps.Missing(t, "cc", "C API tests", "install gcc")
 	}
 	if build.err != nil {
 		t.Fatalf("building the C side: %v", build.err)

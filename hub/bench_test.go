@@ -496,7 +496,10 @@ func benchBuildWsbench(b *testing.B) string {
 		gocmd = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
 	bin := filepath.Join(b.TempDir(), "wsbench")
-	out, err := exec.Command(gocmd, "build", "-o", bin, "github.com/wsgate/wsgate/cmd/wsbench").CombinedOutput()
+	// Built in its own directory: wsbench is a module of its own.
+	cmd := exec.Command(gocmd, "build", "-o", bin, ".")
+	cmd.Dir = filepath.Join("..", "cmd", "wsbench")
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		b.Fatalf("building wsbench: %v\n%s", err, out)
 	}

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/wsgate/wsgate/hub"
+	"github.com/wsgate/wsgate/internal/testdeps"
 	"github.com/wsgate/wsgate/middleware"
 )
 
@@ -77,10 +78,7 @@ func goTool(t *testing.T) string {
 	t.Helper()
 	path, err := exec.LookPath("go")
 	if err != nil {
-		if os.Getenv("WSGATE_REQUIRE_DEPS") == "1" {
-			t.Fatalf("the go command is needed to build the example servers: %v", err)
-		}
-		t.Skipf("skipping: the go command is needed to build the example servers: %v", err)
+		testdeps.Missing(t, "go", "the attacks on the examples", "the go command builds the example servers")
 	}
 	return path
 }
@@ -108,7 +106,10 @@ func example(t *testing.T, name string) string {
 		binDir = dir
 	}
 	bin := filepath.Join(binDir, name)
-	cmd := exec.Command(goCmd, "build", "-o", bin, "github.com/wsgate/wsgate/examples/"+name)
+	// Built in its own directory, so in the examples' module whether or
+	// not the workspace (go.work) is in use.
+	cmd := exec.Command(goCmd, "build", "-o", bin, ".")
+	cmd.Dir = filepath.Join("..", "..", "examples", name)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build examples/%s: %v\n%s", name, err, out)
 	}

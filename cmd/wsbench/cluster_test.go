@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/internal/redistest"
+	"github.com/wsgate/wsgate/internal/testdeps"
 )
 
 func TestClusterRefusals(t *testing.T) {
@@ -54,9 +55,10 @@ func TestClusterMode(t *testing.T) {
 	engines := "nats"
 	if redistest.Binary() != "" {
 		engines = "redis,nats"
-	} else if os.Getenv("WSGATE_REQUIRE_DEPS") == "1" {
-		t.Fatal("redis-server not found and WSGATE_REQUIRE_DEPS=1")
+	} else if testdeps.Required() {
+		t.Fatalf("redis-server not found and %s=1", testdeps.Env)
 	} else {
+		testdeps.Announce("redis-server", "the cluster mode's Redis runs")
 		t.Log("redis-server not found: measuring nats only")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

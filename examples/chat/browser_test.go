@@ -28,6 +28,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/wsgate/wsgate/hub"
+	"github.com/wsgate/wsgate/internal/testdeps"
 )
 
 // browserWaitFor bounds every wait for a condition in the page.
@@ -42,11 +43,7 @@ func browserPath(t *testing.T) string {
 			return p
 		}
 	}
-	const msg = "chromium not installed: apt-get install -y chromium"
-	if os.Getenv("WSGATE_REQUIRE_DEPS") == "1" {
-		t.Fatal(msg + " (required: WSGATE_REQUIRE_DEPS=1)")
-	}
-	t.Skip(msg)
+	testdeps.Missing(t, "chromium", "browser tests", "apt-get install -y chromium")
 	return ""
 }
 

@@ -2,6 +2,8 @@ package natsstore_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log"
 	"strings"
 	"time"
@@ -54,4 +56,18 @@ func Example() {
 	if _, err := h.SendToRoom("chat:lobby", hub.Text("hello")); err != nil {
 		log.Print(err) // wraps hub.ErrHistory: the store failed, nothing was sent
 	}
+}
+
+// New checks the Config before it connects, and names the field it
+// refuses: no server is needed to find a mistake in it.
+func ExampleNew() {
+	_, err := natsstore.New(natsstore.Config{Prefix: "my app"})
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, natsstore.ErrConfig))
+	_, err = natsstore.New(natsstore.Config{MaxMsgsPerRoom: -1})
+	fmt.Println(err)
+	// Output:
+	// natsstore: invalid config: Config.Prefix "my app" may only have letters, digits, '-', '_' and '.'
+	// true
+	// natsstore: invalid config: Config.MaxMsgsPerRoom must not be negative
 }

@@ -12,6 +12,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"github.com/wsgate/wsgate/internal/testdeps"
 	"io"
 	"net"
 	"os"
@@ -83,11 +84,8 @@ func StartWith(t testing.TB, opts Options) *Server {
 	t.Helper()
 	bin := Binary()
 	if bin == "" {
-		msg := "redis-server not found (install the Debian package redis-server, or set WSGATE_REDIS_SERVER)"
-		if os.Getenv("WSGATE_REQUIRE_DEPS") == "1" {
-			t.Fatal(msg + " (required: WSGATE_REQUIRE_DEPS=1)")
-		}
-		t.Skip(msg)
+		testdeps.Missing(t, "redis-server", "Redis tests",
+			"install the Debian package redis-server, or set WSGATE_REDIS_SERVER")
 	}
 	s := &Server{t: t, bin: bin, dir: t.TempDir(), opts: opts}
 	t.Cleanup(s.Stop)
