@@ -8,6 +8,7 @@ require (
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/gorilla/websocket v1.5.3
+	github.com/klauspost/compress v1.20.4
 	github.com/pires/go-proxyproto v0.15.0
 	go.uber.org/goleak v1.3.0
 	golang.org/x/net v0.58.0

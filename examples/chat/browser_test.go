@@ -19,33 +19,15 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/wsgate/wsgate/examples/internal/browsertest"
 	"github.com/wsgate/wsgate/hub"
-	"github.com/wsgate/wsgate/internal/testdeps"
 )
-
-// browserWaitFor bounds every wait for a condition in the page.
-const browserWaitFor = 15 * time.Second
-
-// browserPath returns the Chromium binary. When it is missing the test skips,
-// or fails when WSGATE_REQUIRE_DEPS=1 says the environment must have it.
-func browserPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "/usr/bin/chromium"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	testdeps.Missing(t, "chromium", "browser tests", "apt-get install -y chromium")
-	return ""
-}
 
 // browserChat is one run of the chat program.
 type browserChat struct {
@@ -119,91 +101,6 @@ func browserFreeAddr(t *testing.T) string {
 	return addr
 }
 
-// browserNew starts a headless Chromium with a fresh profile and returns the
-// context of its first tab. The browser ends with the test.
-func browserNew(t *testing.T) context.Context {
-	t.Helper()
-	path := browserPath(t)
-	profile := t.TempDir() // removed after the browser has ended (cleanups run last-in first-out)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1024, 640),
-	)
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() {
-		cctx, ccancel := context.WithTimeout(ctx, 10*time.Second)
-		defer ccancel()
-		chromedp.Cancel(cctx) // closes the browser gracefully
-		cancel()
-		acancel() // kills it if it is still there, and waits for the process
-	})
-	start := make(chan error, 1)
-	go func() { start <- chromedp.Do(ctx) }() // the first Do starts the browser
-	select {
-	case err := <-start:
-		if err != nil {
-			t.Fatalf("start chromium: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		acancel()
-		t.Fatal("chromium did not start within 30s")
-	}
-	return ctx
-}
-
-// browserTab opens another tab in the browser of parent.
-func browserTab(t *testing.T, parent context.Context) context.Context {
-	t.Helper()
-	ctx, cancel := chromedp.NewContext(parent)
-	t.Cleanup(cancel)
-	// The first Do opens the tab and binds it to the context it is given, so
-	// it gets ctx itself, not one with a deadline.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("open a tab: %v", err)
-	}
-	return ctx
-}
-
-// browserDo runs actions in tab with a deadline.
-func browserDo(t *testing.T, tab context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(tab, browserWaitFor)
-	defer cancel()
-	if err := chromedp.Do(ctx, actions...); err != nil {
-		t.Fatalf("%s: %v\n%s", what, err, browserState(tab))
-	}
-}
-
-// browserWait polls the JavaScript condition cond in tab until it is true.
-func browserWait(t *testing.T, tab context.Context, what, cond string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(tab, browserWaitFor+time.Second)
-	defer cancel()
-	_, err := chromedp.Run(ctx, chromedp.Poll[bool](cond,
-		chromedp.WithPollingInterval(50*time.Millisecond),
-		chromedp.WithPollingTimeout(browserWaitFor)))
-	if err != nil {
-		t.Fatalf("waiting for %s: %v\n%s", what, err, browserState(tab))
-	}
-}
-
-// browserState describes what the tab shows, for failure messages.
-func browserState(tab context.Context) string {
-	ctx, cancel := context.WithTimeout(tab, 2*time.Second)
-	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
-	if err != nil {
-		return "(page state unavailable: " + err.Error() + ")"
-	}
-	return "page text:\n" + s
-}
-
 // browserJS quotes s as a JavaScript string literal.
 func browserJS(s string) string {
 	b, _ := json.Marshal(s)
@@ -233,7 +130,7 @@ func browserHasNote(prefix string) string {
 // browserEnter opens the chat at pageURL in tab as name and joins room.
 func browserEnter(t *testing.T, tab context.Context, pageURL, name, room string) {
 	t.Helper()
-	browserDo(t, tab, name+" enters",
+	browsertest.Do(t, tab, name+" enters",
 		chromedp.Navigate(pageURL),
 		chromedp.WaitVisible(chromedp.ID("name")),
 		chromedp.SendKeys(chromedp.ID("name"), name),
@@ -242,42 +139,42 @@ func browserEnter(t *testing.T, tab context.Context, pageURL, name, room string)
 		chromedp.SetValue(chromedp.ID("room"), room),
 		chromedp.Click(chromedp.CSS("#join button")),
 	)
-	browserWait(t, tab, name+"'s socket to open", browserStatusIs("open"))
+	browsertest.Wait(t, tab, name+"'s socket to open", browserStatusIs("open"))
 }
 
 // browserSay sends text from the chat page in tab.
 func browserSay(t *testing.T, tab context.Context, text string) {
 	t.Helper()
-	browserDo(t, tab, "say "+text,
+	browsertest.Do(t, tab, "say "+text,
 		chromedp.SendKeys(chromedp.ID("text"), text),
 		chromedp.Click(chromedp.CSS("#say button")),
 	)
 }
 
 func TestBrowserTwoPagesChat(t *testing.T) {
-	ada := browserNew(t)
-	bob := browserTab(t, ada)
+	ada := browsertest.New(t)
+	bob := browsertest.Tab(t, ada)
 	chat := browserStartChat(t, "127.0.0.1:0")
-	browserDo(t, ada, "set the viewport", chromedp.EmulateViewport(1024, 640))
+	browsertest.Do(t, ada, "set the viewport", chromedp.EmulateViewport(1024, 640))
 
 	browserEnter(t, ada, chat.url(), "ada", "lobby")
-	browserWait(t, ada, "ada in the member list", browserMembersAre("ada"))
+	browsertest.Wait(t, ada, "ada in the member list", browserMembersAre("ada"))
 	browserEnter(t, bob, chat.url(), "bob", "lobby")
 	for _, p := range []struct {
 		name string
 		tab  context.Context
 	}{{"ada", ada}, {"bob", bob}} {
-		browserWait(t, p.tab, p.name+"'s member list to hold both", browserMembersAre("ada", "bob"))
+		browsertest.Wait(t, p.tab, p.name+"'s member list to hold both", browserMembersAre("ada", "bob"))
 	}
-	browserWait(t, ada, "ada to see bob join", browserHasNote("→ bob joined"))
+	browsertest.Wait(t, ada, "ada to see bob join", browserHasNote("→ bob joined"))
 
 	browserSay(t, ada, "hi bob, this is wsgate")
-	browserWait(t, bob, "bob to see ada's message", browserHasMessage("ada", "hi bob, this is wsgate"))
+	browsertest.Wait(t, bob, "bob to see ada's message", browserHasMessage("ada", "hi bob, this is wsgate"))
 	browserSay(t, bob, "hello ada, I see you")
-	browserWait(t, ada, "ada to see bob's message", browserHasMessage("bob", "hello ada, I see you"))
+	browsertest.Wait(t, ada, "ada to see bob's message", browserHasMessage("bob", "hello ada, I see you"))
 	browserSay(t, ada, "rooms, members and reconnects work in the browser too")
-	browserWait(t, bob, "bob to see ada's second message", browserHasMessage("ada", "rooms, members and reconnects work in the browser too"))
-	browserWait(t, ada, "ada to see her own message", browserHasMessage("ada", "rooms, members and reconnects work in the browser too"))
+	browsertest.Wait(t, bob, "bob to see ada's second message", browserHasMessage("ada", "rooms, members and reconnects work in the browser too"))
+	browsertest.Wait(t, ada, "ada to see her own message", browserHasMessage("ada", "rooms, members and reconnects work in the browser too"))
 
 	browserScreenshot(t, ada, "chat.png")
 }
@@ -287,7 +184,7 @@ func TestBrowserTwoPagesChat(t *testing.T) {
 // docs/chat.png when WSGATE_UPDATE_DOCS=1.
 func browserScreenshot(t *testing.T, tab context.Context, name string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(tab, browserWaitFor)
+	ctx, cancel := context.WithTimeout(tab, browsertest.WaitFor)
 	defer cancel()
 	buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
@@ -317,8 +214,8 @@ func browserScreenshot(t *testing.T, tab context.Context, name string) {
 }
 
 func TestBrowserReconnectAfterRestart(t *testing.T) {
-	ada := browserNew(t)
-	bob := browserTab(t, ada)
+	ada := browsertest.New(t)
+	bob := browsertest.Tab(t, ada)
 	addr := browserFreeAddr(t)
 	first := browserStartChat(t, addr)
 	pages := []struct {
@@ -328,14 +225,14 @@ func TestBrowserReconnectAfterRestart(t *testing.T) {
 	browserEnter(t, ada, first.url(), "ada", "lobby")
 	browserEnter(t, bob, first.url(), "bob", "lobby")
 	for _, p := range pages {
-		browserWait(t, p.tab, p.name+"'s member list to hold both", browserMembersAre("ada", "bob"))
+		browsertest.Wait(t, p.tab, p.name+"'s member list to hold both", browserMembersAre("ada", "bob"))
 	}
 
 	// Shutdown sends close 1001; the pages show it and start retrying.
 	first.stop(t)
 	for _, p := range pages {
-		browserWait(t, p.tab, p.name+" to report close 1001", browserHasNote("disconnected: closed 1001"))
-		browserWait(t, p.tab, p.name+" to clear its stale member list", browserMembersAre())
+		browsertest.Wait(t, p.tab, p.name+" to report close 1001", browserHasNote("disconnected: closed 1001"))
+		browsertest.Wait(t, p.tab, p.name+" to clear its stale member list", browserMembersAre())
 	}
 	// Said while disconnected: queued, and sent after the replayed hello and
 	// join (before them the server would refuse it).
@@ -348,16 +245,16 @@ func TestBrowserReconnectAfterRestart(t *testing.T) {
 		t.Fatalf("restarted on %s, want %s", second.addr, addr)
 	}
 	for _, p := range pages {
-		browserWait(t, p.tab, p.name+"'s socket to reopen", browserStatusIs("open"))
-		browserWait(t, p.tab, p.name+" to note the reconnect", browserHasNote("reconnected"))
-		browserWait(t, p.tab, p.name+"'s member list to hold both again", browserMembersAre("ada", "bob"))
+		browsertest.Wait(t, p.tab, p.name+"'s socket to reopen", browserStatusIs("open"))
+		browsertest.Wait(t, p.tab, p.name+" to note the reconnect", browserHasNote("reconnected"))
+		browsertest.Wait(t, p.tab, p.name+"'s member list to hold both again", browserMembersAre("ada", "bob"))
 	}
-	browserWait(t, bob, "bob's queued message to be delivered", browserHasMessage("bob", "queued while offline"))
-	browserWait(t, bob, "no refusal", `document.getElementById("notice").hidden`)
+	browsertest.Wait(t, bob, "bob's queued message to be delivered", browserHasMessage("bob", "queued while offline"))
+	browsertest.Wait(t, bob, "no refusal", `document.getElementById("notice").hidden`)
 	browserSay(t, bob, "still here after the restart")
-	browserWait(t, ada, "ada to see bob's message after the restart", browserHasMessage("bob", "still here after the restart"))
+	browsertest.Wait(t, ada, "ada to see bob's message after the restart", browserHasMessage("bob", "still here after the restart"))
 	browserSay(t, ada, "me too")
-	browserWait(t, bob, "bob to see ada's message after the restart", browserHasMessage("ada", "me too"))
+	browsertest.Wait(t, bob, "bob to see ada's message after the restart", browserHasMessage("ada", "me too"))
 }
 
 // browserProbe opens a WebSocket to the URL in the page's ?ws= parameter and
@@ -380,8 +277,8 @@ const browserProbe = `(() => {
 // learns "error" and close 1006).
 func browserProbeResult(t *testing.T, browser context.Context, pageURL, wsURL string) (lines, origin, handshake string) {
 	t.Helper()
-	tab := browserTab(t, browser)
-	ctx, cancel := context.WithTimeout(tab, browserWaitFor)
+	tab := browsertest.Tab(t, browser)
+	ctx, cancel := context.WithTimeout(tab, browsertest.WaitFor)
 	defer cancel()
 	seen := make(chan [2]string, 8) // {kind, value}; the listener must not block
 	note := func(kind, value string) {
@@ -404,8 +301,8 @@ func browserProbeResult(t *testing.T, browser context.Context, pageURL, wsURL st
 	if err != nil {
 		t.Fatal(err)
 	}
-	browserDo(t, tab, "open the probe page", chromedp.Navigate(pageURL+"?ws="+url.QueryEscape(wsURL)))
-	browserWait(t, tab, "the probe to end", `document.getElementById("probe")?.dataset.done === "1"`)
+	browsertest.Do(t, tab, "open the probe page", chromedp.Navigate(pageURL+"?ws="+url.QueryEscape(wsURL)))
+	browsertest.Wait(t, tab, "the probe to end", `document.getElementById("probe")?.dataset.done === "1"`)
 	lines, err = chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("probe").textContent`))
 	if err != nil {
 		t.Fatal(err)
@@ -427,7 +324,7 @@ func browserProbeResult(t *testing.T, browser context.Context, pageURL, wsURL st
 }
 
 func TestBrowserForeignOriginRefused(t *testing.T) {
-	browser := browserNew(t)
+	browser := browsertest.New(t)
 	chat := browserStartChat(t, "127.0.0.1:0")
 	foreign := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -453,14 +350,14 @@ func TestBrowserForeignOriginRefused(t *testing.T) {
 		// The same probe script, run in a page of the chat's own origin
 		// (its index page; the chat script there stays idle until a name is
 		// entered), proves the probe can see a socket open.
-		tab := browserTab(t, browser)
-		browserDo(t, tab, "open the chat page", chromedp.Navigate(chat.url()+"?ws="+url.QueryEscape(wsURL)))
-		ctx, cancel := context.WithTimeout(tab, browserWaitFor)
+		tab := browsertest.Tab(t, browser)
+		browsertest.Do(t, tab, "open the chat page", chromedp.Navigate(chat.url()+"?ws="+url.QueryEscape(wsURL)))
+		ctx, cancel := context.WithTimeout(tab, browsertest.WaitFor)
 		defer cancel()
 		if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](browserProbe)); err != nil {
 			t.Fatal(err)
 		}
-		browserWait(t, tab, "the probe to end", `document.getElementById("probe")?.dataset.done === "1"`)
+		browsertest.Wait(t, tab, "the probe to end", `document.getElementById("probe")?.dataset.done === "1"`)
 		lines, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("probe").textContent`))
 		if err != nil {
 			t.Fatal(err)
@@ -489,11 +386,11 @@ func TestBrowserForeignOriginRefused(t *testing.T) {
 // retried, the delays back off within their caps, and a final close code
 // stops the retries.
 func TestBrowserClientModule(t *testing.T) {
-	tab := browserNew(t)
+	tab := browsertest.New(t)
 	chat := browserStartChat(t, "127.0.0.1:0")
 	dead := "ws://" + browserFreeAddr(t) + "/ws" // nothing listens there
-	browserDo(t, tab, "open the chat page", chromedp.Navigate(chat.url()))
-	ctx, cancel := context.WithTimeout(tab, browserWaitFor)
+	browsertest.Do(t, tab, "open the chat page", chromedp.Navigate(chat.url()))
+	ctx, cancel := context.WithTimeout(tab, browsertest.WaitFor)
 	defer cancel()
 	type closeInfo struct {
 		Code  int     `json:"code"`

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/wsgate/wsgate/examples/internal/browsertest"
 )
 
 // TestBrowserReadsErrorCloseCode: a page that sends a message over the
@@ -15,9 +16,9 @@ import (
 // (a reset destroyed the frame in Chromium's receive buffer in 3 of 4 runs).
 // Several rounds, since the failure it guards against was intermittent.
 func TestBrowserReadsErrorCloseCode(t *testing.T) {
-	tab := browserNew(t)
+	tab := browsertest.New(t)
 	chat := browserStartChat(t, "127.0.0.1:0")
-	browserDo(t, tab, "open the page", chromedp.Navigate(chat.url()))
+	browsertest.Do(t, tab, "open the page", chromedp.Navigate(chat.url()))
 	for round := range 4 {
 		script := fmt.Sprintf(`(() => {
 			window.closeSeen = "";
@@ -26,9 +27,9 @@ func TestBrowserReadsErrorCloseCode(t *testing.T) {
 			ws.onclose = (e) => { window.closeSeen = e.code + " " + e.reason; };
 			return true;
 		})()`, chat.addr, browserJS(subprotocol), 4<<20)
-		browserDo(t, tab, "send an oversized message", chromedp.Evaluate[chromedp.Void](script))
-		browserWait(t, tab, "the close event", `window.closeSeen !== ""`)
-		ctx, cancel := context.WithTimeout(tab, browserWaitFor)
+		browsertest.Do(t, tab, "send an oversized message", chromedp.Evaluate[chromedp.Void](script))
+		browsertest.Wait(t, tab, "the close event", `window.closeSeen !== ""`)
+		ctx, cancel := context.WithTimeout(tab, browsertest.WaitFor)
 		got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.closeSeen`))
 		cancel()
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsgate/wsgate/examples/internal/browsertest"
 	"github.com/wsgate/wsgate/examples/internal/serve"
 	"github.com/wsgate/wsgate/internal/redistest"
 )
@@ -116,45 +117,45 @@ func TestBrowserFailover(t *testing.T) {
 		}},
 	} {
 		t.Run(eng.name, func(t *testing.T) {
-			ada := browserNew(t) // skips without Chromium
-			bob := browserTab(t, ada)
+			ada := browsertest.New(t) // skips without Chromium
+			bob := browsertest.Tab(t, ada)
 			bFlags, aFlags := eng.brokers(t)
 			nodeB := startNode(t, append([]string{"-node-id", "b"}, bFlags...)...)
 			nodeA := startNode(t, append([]string{"-node-id", "a"}, aFlags...)...)
 			gate := newResumeGate(t, nodeA.addr)
 
 			browserEnter(t, ada, gate.url(), "ada", "lobby")
-			browserWait(t, ada, "ada in lobby", browserMembersAre("ada"))
+			browsertest.Wait(t, ada, "ada in lobby", browserMembersAre("ada"))
 			browserEnter(t, bob, nodeB.url(), "bob", "lobby")
-			browserWait(t, ada, "ada to see bob join on node b", browserHasNote("→ bob joined"))
+			browsertest.Wait(t, ada, "ada to see bob join on node b", browserHasNote("→ bob joined"))
 			browserSay(t, ada, "before 1")
-			browserWait(t, bob, "bob to see before 1", browserHasMessage("ada", "before 1"))
+			browsertest.Wait(t, bob, "bob to see before 1", browserHasMessage("ada", "before 1"))
 			browserSay(t, bob, "before 2")
-			browserWait(t, ada, "ada to see before 2", browserHasMessage("bob", "before 2"))
+			browsertest.Wait(t, ada, "ada to see before 2", browserHasMessage("bob", "before 2"))
 
 			// Node a dies; ada's page loses its connection (1006, no close
 			// frame) and keeps failing to reconnect while the gate still
 			// points at the dead node.
 			nodeA.kill(t)
-			browserWait(t, ada, "ada to note the disconnect", browserHasNote("disconnected: closed 1006"))
+			browsertest.Wait(t, ada, "ada to note the disconnect", browserHasNote("disconnected: closed 1006"))
 			browserSay(t, bob, "while away 1")
 			browserSay(t, bob, "while away 2")
 			browserSay(t, bob, "while away 3")
-			browserWait(t, bob, "bob to see while away 3", browserHasMessage("bob", "while away 3"))
+			browsertest.Wait(t, bob, "bob to see while away 3", browserHasMessage("bob", "while away 3"))
 
 			// The load balancer notices; ada's page comes back on node b.
 			gate.retarget(nodeB.addr)
 			resumeWaitLong(t, ada, "ada's socket to reopen on node b", browserStatusIs("open"))
-			browserWait(t, ada, "ada to see what she missed", browserHasMessage("bob", "while away 3"))
+			browsertest.Wait(t, ada, "ada to see what she missed", browserHasMessage("bob", "while away 3"))
 			browserSay(t, bob, "live again")
-			browserWait(t, ada, "ada to see live again", browserHasMessage("bob", "live again"))
+			browsertest.Wait(t, ada, "ada to see live again", browserHasMessage("bob", "live again"))
 
 			want := []string{"before 1", "before 2", "while away 1", "while away 2", "while away 3", "live again"}
 			if got := resumeMessages(t, ada); !slices.Equal(got, want) {
 				t.Errorf("ada's page shows %q, want %q (each once, in order)", got, want)
 			}
 			if resumeEval[bool](t, ada, browserHasNote(resyncNote)) {
-				t.Errorf("ada's page shows a resync notice, but the store kept everything\n%s", browserState(ada))
+				t.Errorf("ada's page shows a resync notice, but the store kept everything\n%s", browsertest.State(ada))
 			}
 		})
 	}

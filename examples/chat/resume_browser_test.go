@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/wsgate/wsgate/examples/internal/browsertest"
 	"github.com/wsgate/wsgate/hub"
 )
 
@@ -137,12 +138,12 @@ func (g *resumeGate) close(shut bool) {
 // order.
 func resumeMessages(t *testing.T, tab context.Context) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(tab, browserWaitFor)
+	ctx, cancel := context.WithTimeout(tab, browsertest.WaitFor)
 	defer cancel()
 	got, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](
 		`[...document.querySelectorAll("#log li.msg .text")].map((e) => e.textContent)`))
 	if err != nil {
-		t.Fatalf("reading the log: %v\n%s", err, browserState(tab))
+		t.Fatalf("reading the log: %v\n%s", err, browsertest.State(tab))
 	}
 	return got
 }
@@ -159,7 +160,7 @@ func resumeWaitLong(t *testing.T, tab context.Context, what, cond string) {
 		chromedp.WithPollingInterval(50*time.Millisecond),
 		chromedp.WithPollingTimeout(d)))
 	if err != nil {
-		t.Fatalf("waiting for %s: %v\n%s", what, err, browserState(tab))
+		t.Fatalf("waiting for %s: %v\n%s", what, err, browsertest.State(tab))
 	}
 }
 
@@ -172,42 +173,42 @@ const resyncNote = "⚠ you may have missed messages"
 // second chat for the tests' checks.
 func resumeRestart(t *testing.T, store hub.Store) (ada, bob context.Context, second *browserChat) {
 	t.Helper()
-	ada = browserNew(t)
-	bob = browserTab(t, ada)
+	ada = browsertest.New(t)
+	bob = browsertest.Tab(t, ada)
 	addr := browserFreeAddr(t)
 	first := browserStartChatWith(t, addr, store)
 	gate := newResumeGate(t, addr)
 
 	browserEnter(t, ada, gate.url(), "ada", "lobby")
 	browserEnter(t, bob, first.url(), "bob", "lobby")
-	browserWait(t, ada, "ada's member list to hold both", browserMembersAre("ada", "bob"))
-	browserWait(t, bob, "bob's member list to hold both", browserMembersAre("ada", "bob"))
+	browsertest.Wait(t, ada, "ada's member list to hold both", browserMembersAre("ada", "bob"))
+	browsertest.Wait(t, bob, "bob's member list to hold both", browserMembersAre("ada", "bob"))
 	browserSay(t, ada, "before 1")
-	browserWait(t, bob, "bob to see before 1", browserHasMessage("ada", "before 1"))
+	browsertest.Wait(t, bob, "bob to see before 1", browserHasMessage("ada", "before 1"))
 	browserSay(t, bob, "before 2")
-	browserWait(t, ada, "ada to see before 2", browserHasMessage("bob", "before 2"))
+	browsertest.Wait(t, ada, "ada to see before 2", browserHasMessage("bob", "before 2"))
 
 	// ada goes away; bob talks on the first server.
 	gate.close(true)
-	browserWait(t, ada, "ada to note the disconnect", browserHasNote("disconnected: closed 1006"))
-	browserWait(t, bob, "bob to see ada leave", browserMembersAre("bob"))
+	browsertest.Wait(t, ada, "ada to note the disconnect", browserHasNote("disconnected: closed 1006"))
+	browsertest.Wait(t, bob, "bob to see ada leave", browserMembersAre("bob"))
 	browserSay(t, bob, "while away 1")
-	browserWait(t, bob, "bob to see while away 1", browserHasMessage("bob", "while away 1"))
+	browsertest.Wait(t, bob, "bob to see while away 1", browserHasMessage("bob", "while away 1"))
 
 	// The server restarts on the same address; bob comes back and talks.
 	first.stop(t)
-	browserWait(t, bob, "bob to note the shutdown", browserHasNote("disconnected: closed 1001"))
+	browsertest.Wait(t, bob, "bob to note the shutdown", browserHasNote("disconnected: closed 1001"))
 	second = browserStartChatWith(t, addr, store)
 	resumeWaitLong(t, bob, "bob's socket to reopen", browserStatusIs("open"))
-	browserWait(t, bob, "bob back in lobby", browserMembersAre("bob"))
+	browsertest.Wait(t, bob, "bob back in lobby", browserMembersAre("bob"))
 	browserSay(t, bob, "while away 2")
 	browserSay(t, bob, "while away 3")
-	browserWait(t, bob, "bob to see while away 3", browserHasMessage("bob", "while away 3"))
+	browsertest.Wait(t, bob, "bob to see while away 3", browserHasMessage("bob", "while away 3"))
 
 	// ada comes back.
 	gate.close(false)
 	resumeWaitLong(t, ada, "ada's socket to reopen", browserStatusIs("open"))
-	browserWait(t, ada, "ada back in lobby with bob", browserMembersAre("ada", "bob"))
+	browsertest.Wait(t, ada, "ada back in lobby with bob", browserMembersAre("ada", "bob"))
 	return ada, bob, second
 }
 
@@ -223,19 +224,19 @@ func TestBrowserResumeAfterRestart(t *testing.T) {
 	}
 	ada, bob, _ := resumeRestart(t, store)
 	want := []string{"before 1", "before 2", "while away 1", "while away 2", "while away 3"}
-	browserWait(t, ada, "ada to see what she missed", browserHasMessage("bob", "while away 3"))
+	browsertest.Wait(t, ada, "ada to see what she missed", browserHasMessage("bob", "while away 3"))
 	browserSay(t, bob, "live again")
 	want = append(want, "live again")
 	for _, p := range []struct {
 		name string
 		tab  context.Context
 	}{{"ada", ada}, {"bob", bob}} {
-		browserWait(t, p.tab, p.name+" to see live again", browserHasMessage("bob", "live again"))
+		browsertest.Wait(t, p.tab, p.name+" to see live again", browserHasMessage("bob", "live again"))
 		if got := resumeMessages(t, p.tab); !slices.Equal(got, want) {
 			t.Errorf("%s's page shows %q, want %q (each once, in order)", p.name, got, want)
 		}
 		if ok := resumeEval[bool](t, p.tab, browserHasNote(resyncNote)); ok {
-			t.Errorf("%s's page shows a resync notice, but nothing was lost\n%s", p.name, browserState(p.tab))
+			t.Errorf("%s's page shows a resync notice, but nothing was lost\n%s", p.name, browsertest.State(p.tab))
 		}
 	}
 }
@@ -249,10 +250,10 @@ func TestBrowserResyncAfterRestartWithoutStore(t *testing.T) {
 		name string
 		tab  context.Context
 	}{{"ada", ada}, {"bob", bob}} {
-		browserWait(t, p.tab, p.name+" to show the resync notice", browserHasNote(resyncNote))
+		browsertest.Wait(t, p.tab, p.name+" to show the resync notice", browserHasNote(resyncNote))
 	}
 	browserSay(t, bob, "live again")
-	browserWait(t, ada, "ada to see live again", browserHasMessage("bob", "live again"))
+	browsertest.Wait(t, ada, "ada to see live again", browserHasMessage("bob", "live again"))
 	// What ada missed is not shown (the notice says so), and nothing twice.
 	want := []string{"before 1", "before 2", "live again"}
 	if got := resumeMessages(t, ada); !slices.Equal(got, want) {
@@ -263,7 +264,7 @@ func TestBrowserResyncAfterRestartWithoutStore(t *testing.T) {
 // resumeEval evaluates the JavaScript expression js in tab.
 func resumeEval[T any](t *testing.T, tab context.Context, js string) T {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(tab, browserWaitFor)
+	ctx, cancel := context.WithTimeout(tab, browsertest.WaitFor)
 	defer cancel()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
 	if err != nil && !errors.Is(err, context.Canceled) {
@@ -278,10 +279,10 @@ func resumeEval[T any](t *testing.T, tab context.Context, js string) T {
 // there), forgetRoom stops remembering, and a message positionOf throws on
 // is still delivered.
 func TestBrowserClientResumeMode(t *testing.T) {
-	tab := browserNew(t)
+	tab := browsertest.New(t)
 	chat := browserStartChat(t, "127.0.0.1:0")
-	browserDo(t, tab, "open the chat page", chromedp.Navigate(chat.url()))
-	ctx, cancel := context.WithTimeout(tab, 2*browserWaitFor)
+	browsertest.Do(t, tab, "open the chat page", chromedp.Navigate(chat.url()))
+	ctx, cancel := context.WithTimeout(tab, 2*browsertest.WaitFor)
 	defer cancel()
 	type pos struct {
 		E string `json:"e"`
@@ -345,7 +346,7 @@ func TestBrowserClientResumeMode(t *testing.T) {
 		return { sent, first, members: members.pos, one: one.pos, afterOne, back, joined: joined.pos, late: late.pos, forgot, error };
 	})()`, chromedp.EvalAwaitPromise))
 	if err != nil {
-		t.Fatalf("%v\n%s", err, browserState(tab))
+		t.Fatalf("%v\n%s", err, browsertest.State(tab))
 	}
 	switch {
 	case got.Members == nil || got.One == nil || got.Joined == nil || got.Late == nil:

@@ -7,12 +7,12 @@ package browsertest
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/wsgate/wsgate/internal/testdeps"
 )
 
 // WaitFor bounds every wait for a condition in a page.
@@ -27,11 +27,7 @@ func Path(t testing.TB) string {
 			return p
 		}
 	}
-	const msg = "chromium not installed: apt-get install -y chromium"
-	if os.Getenv("WSGATE_REQUIRE_DEPS") == "1" {
-		t.Fatal(msg + " (required: WSGATE_REQUIRE_DEPS=1)")
-	}
-	t.Skip(msg)
+	testdeps.Missing(t, "chromium", "browser tests", "apt-get install -y chromium")
 	return ""
 }
 

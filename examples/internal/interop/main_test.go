@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"strings"
 	"sync/atomic"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/hub"
+	"github.com/wsgate/wsgate/internal/testdeps"
 	"go.uber.org/goleak"
 )
 
@@ -106,8 +106,9 @@ func (c *countingConn) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// need returns the path of a program the test needs. When it is missing the
-// test skips, or fails when WSGATE_REQUIRE_DEPS=1 (as in CI).
+// need returns the path of a program the test needs (the first of names
+// found); when none is, the test skips, or fails when WSGATE_REQUIRE_DEPS=1
+// (as in CI).
 func need(t *testing.T, install string, names ...string) string {
 	t.Helper()
 	for _, name := range names {
@@ -115,11 +116,7 @@ func need(t *testing.T, install string, names ...string) string {
 			return p
 		}
 	}
-	msg := names[0] + " not found: " + install
-	if os.Getenv("WSGATE_REQUIRE_DEPS") == "1" {
-		t.Fatal(msg + " (required: WSGATE_REQUIRE_DEPS=1)")
-	}
-	t.Skip(msg)
+	testdeps.Missing(t, names[0], "interop tests", install)
 	return ""
 }
 

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/wsgate/wsgate/internal/testdeps"
 )
 
 // Tool returns the path of node or npm. When it is missing the test skips,
@@ -25,11 +27,7 @@ func Tool(t testing.TB, name string) string {
 	if p, err := exec.LookPath(name); err == nil {
 		return p
 	}
-	msg := name + " not installed: apt-get install -y nodejs npm"
-	if os.Getenv("WSGATE_REQUIRE_DEPS") == "1" {
-		t.Fatal(msg + " (required: WSGATE_REQUIRE_DEPS=1)")
-	}
-	t.Skip(msg)
+	testdeps.Missing(t, name, "Node tests", "apt-get install -y nodejs npm")
 	return ""
 }
 
