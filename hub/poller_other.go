@@ -6,6 +6,6 @@ package hub
 // Go's poller (idle.go).
 type idlePoller struct{}
 
-func (p *idlePoller) init()                     {}
-func (p *idlePoller) arm(*Session, int) bool    { return false }
-func (p *idlePoller) forget(*Session)           {}
+func (p *idlePoller) init()                  {}
+func (p *idlePoller) arm(*Session, int) bool { return false }
+func (p *idlePoller) forget(*Session)        {}

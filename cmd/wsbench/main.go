@@ -24,6 +24,7 @@ type options struct {
 	conns   int
 	dialers int
 	timeout time.Duration
+	ping    time.Duration  // the wsgate server's PingInterval; 0: the hub's default
 	cluster clusterOptions // node and cluster modes (cluster.go)
 }
 
@@ -39,6 +40,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.conns, "conns", 1000, "connections to open (client and measure modes)")
 	fs.IntVar(&o.dialers, "dialers", 32, "connections dialed at once (client mode)")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "exit after this long whatever happens")
+	fs.DurationVar(&o.ping, "ping", 0, "the wsgate server's keep-alive PingInterval; measure mode waits three of them before measuring (server and measure modes; 0: the hub's default, 25s)")
 	o.cluster.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, fmt.Errorf("%w: %v", errUsage, err)
@@ -52,6 +54,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("%w: -conns must be positive", errUsage)
 	case o.dialers < 1:
 		return o, fmt.Errorf("%w: -dialers must be positive", errUsage)
+	case o.ping < 0:
+		return o, fmt.Errorf("%w: -ping must not be negative", errUsage)
 	case o.timeout <= 0:
 		return o, fmt.Errorf("%w: -timeout must be positive", errUsage)
 	}

@@ -23,7 +23,7 @@ func runMeasure(ctx context.Context, o options, stdout, stderr io.Writer) error 
 	}
 	limit := o.timeout.String()
 	stderr = &lockedWriter{w: stderr} // both children write to it
-	srv, err := startChild(ctx, exe, stderr, "-mode", "server", "-impl", o.impl, "-addr", o.addr, "-timeout", limit)
+	srv, err := startChild(ctx, exe, stderr, "-mode", "server", "-impl", o.impl, "-addr", o.addr, "-timeout", limit, "-ping", o.ping.String())
 	if err != nil {
 		return err
 	}
@@ -61,6 +61,15 @@ func runMeasure(ctx context.Context, o options, stdout, stderr io.Writer) error 
 		case <-ctx.Done():
 			return fmt.Errorf("server has %d of %d sessions: %w", f["sessions"], o.conns, ctx.Err())
 		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if o.ping > 0 {
+		// Every session goes through keep-alive rounds before the count:
+		// a ping, its pong, and the idle wait after it.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(3 * o.ping):
 		}
 	}
 	after, err := srv.askFields("stats")

@@ -32,14 +32,14 @@ type implementation interface {
 // a client sends back to that client (request/response): wsgate from its
 // OnMessage, the chat baseline through the client's write pump (gorilla) or
 // from its reader goroutine (gorilla-inline).
-func newImplementation(name string) (implementation, error) {
+func newImplementation(name string, ping time.Duration) (implementation, error) {
 	switch name {
 	case "gorilla":
 		return gorillaServer{chatbaseline.New(chatbaseline.EchoQueued)}, nil
 	case "gorilla-inline":
 		return gorillaServer{chatbaseline.New(chatbaseline.EchoInline)}, nil
 	}
-	h, err := hub.New(hub.Config{})
+	h, err := hub.New(hub.Config{PingInterval: ping})
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +74,7 @@ func (s *wsgateServer) shutdown(ctx context.Context) { s.h.Shutdown(ctx) }
 
 // runServer serves until "quit", the end of stdin or ctx.
 func runServer(ctx context.Context, o options, stdin io.Reader, stdout io.Writer) error {
-	impl, err := newImplementation(o.impl)
+	impl, err := newImplementation(o.impl, o.ping)
 	if err != nil {
 		return err
 	}
