@@ -118,6 +118,16 @@ func (c *flushConn) writeData(opcode int, payload []byte, maxFrame int, deflated
 	}
 }
 
+// writeFrame writes one frame of a message; see writeFrameLocked.
+func (c *flushConn) writeFrame(opcode int, fin bool, payload []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.usableLocked(); err != nil {
+		return err
+	}
+	return c.writeFrameLocked(opcode, fin, payload)
+}
+
 // writeFrameLocked writes one frame: into the batch buffer, or, for a large
 // payload, straight to the network after what is buffered.
 func (c *flushConn) writeFrameLocked(opcode int, fin bool, payload []byte) error {

@@ -49,6 +49,8 @@ type outbound struct {
 	data []byte
 
 	comp atomic.Pointer[compressedForms] // deflated forms, made on first use (deflate.go)
+
+	stream *stream // a message written piece by piece (stream.go); data is nil
 }
 
 func newOutbound(m Message) *outbound { return &outbound{typ: int(m.Type), data: m.Data} }

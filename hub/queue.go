@@ -81,6 +81,9 @@ func (s *Session) enqueue(o *outbound, mode enqueueMode) queueResult {
 			if old := s.queue[0]; isDataType(old.typ) {
 				s.queued -= old.size()
 				k++
+				if old.stream != nil {
+					old.stream.abort(ErrQueueFull)
+				}
 			}
 			s.queue[0] = nil
 			s.queue = s.queue[1:]
@@ -176,6 +179,9 @@ func (s *Session) dropQueueLocked() {
 	for i, o := range s.queue {
 		if isDataType(o.typ) {
 			n++
+		}
+		if o.stream != nil {
+			o.stream.abort(ErrClosed)
 		}
 		s.queue[i] = nil
 	}

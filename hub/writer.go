@@ -93,6 +93,16 @@ func (s *Session) writeBatch(batch []*outbound) error {
 			if err == nil {
 				s.armCloseTimer()
 			}
+		case o.stream != nil:
+			var whole bool
+			if whole, err = s.writeStream(o); err == nil {
+				bytes += uint64(o.stream.written)
+				if !whole { // cut short by the session closing
+					s.dropped.Add(1)
+					s.hub.stats.dropped.Add(1)
+					continue
+				}
+			}
 		case !isDataType(o.typ): // ping
 			s.stampPing(o.data)
 			err = s.fc.writeData(o.typ, o.data, 0, false)
