@@ -126,3 +126,52 @@ var (
 	takeover = hub.Compression{Enabled: true, ContextTakeover: true, Threshold: 1}
 	plain    = hub.Compression{Enabled: true, Threshold: 1}
 )
+
+// deflateCase is one negotiation a scripted client (Python, Node) is run
+// with: its mode (the script's argument), the hub's settings, the answer
+// the hub must give and what the session must have negotiated.
+type deflateCase struct {
+	mode   string
+	comp   hub.Compression
+	answer string
+	want   hub.Deflate
+}
+
+// deflateCases are the negotiations of the scripted clients: their default
+// offer, small windows both ways (the hub's bounds smaller than asked for
+// the client's), takeover refused by the client, and the default offer to a
+// hub without takeover, whose bytes the first case is compared with.
+var deflateCases = []deflateCase{
+	{"default", takeover, "permessage-deflate", hub.Deflate{ServerContextTakeover: true, ClientContextTakeover: true,
+		ServerWindowBits: 15, ClientWindowBits: 15, WindowBytes: 64 << 10}},
+	{"windows", hub.Compression{Enabled: true, ContextTakeover: true, Threshold: 1, WindowBits: 12, ClientWindowBits: 9},
+		"permessage-deflate; server_max_window_bits=10; client_max_window_bits=9",
+		hub.Deflate{ServerContextTakeover: true, ClientContextTakeover: true, ServerWindowBits: 10, ClientWindowBits: 9, WindowBytes: 1024 + 512}},
+	{"no-takeover", takeover, "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+		hub.Deflate{ServerWindowBits: 15, ClientWindowBits: 15}},
+	{"default", plain, "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+		hub.Deflate{ServerWindowBits: 15, ClientWindowBits: 15}},
+}
+
+// runDeflateCases runs every case against its own echo server: run echoes
+// 40 messages with the client and returns the answer the client got. It
+// checks the answer and the session's negotiation, and that the stream took
+// under half the bytes with context takeover.
+func runDeflateCases(t *testing.T, run func(*echoServer, deflateCase) string) {
+	t.Helper()
+	var wire []int64
+	for _, tc := range deflateCases {
+		es := startEcho(t, tc.comp)
+		if answer := run(es, tc); answer != tc.answer {
+			t.Errorf("%s: answered %q, want %q", tc.mode, answer, tc.answer)
+		}
+		if d := es.session(t); d != tc.want {
+			t.Errorf("%s: hub negotiated %+v, want %+v", tc.mode, d, tc.want)
+		}
+		wire = append(wire, es.bytes.Load())
+		t.Logf("%s, takeover %v: %d bytes on the wire for 40 echoes", tc.mode, tc.comp.ContextTakeover, es.bytes.Load())
+	}
+	if wire[0]*2 > wire[3] {
+		t.Errorf("the same stream took %d bytes with context takeover, %d without: want under half", wire[0], wire[3])
+	}
+}
