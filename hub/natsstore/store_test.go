@@ -135,8 +135,8 @@ func TestServerDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts.Stop()
-	// A request sent before the client notices the server is gone waits
-	// for its context; once it has noticed, calls fail at once.
+	// Once the client has noticed the server is gone, calls fail at once
+	// (TestConnLost covers a call already waiting when it notices).
 	deadline := time.Now().Add(wait)
 	for st.Connected() {
 		if time.Now().After(deadline) {
