@@ -150,8 +150,9 @@ func TestServerDown(t *testing.T) {
 	if _, err := st.Read(ctxWait(t), "r", first, 10); !errors.Is(err, natsstore.ErrServer) {
 		t.Errorf("Read while down = %v, want ErrServer", err)
 	}
+	before := reconnects(st)
 	ts.Restart() // start it again on the same port and store
-	awaitConnected(t, st)
+	awaitReconnected(t, before, st)
 	pos, err := st.Append(ctxWait(t), "r", hub.Text("c"), p)
 	if err != nil || pos != (hub.Position{Epoch: first.Epoch, Offset: 2}) {
 		t.Fatalf("Append after the restart = %s, %v; want 2@%s", pos, err, first.Epoch)
