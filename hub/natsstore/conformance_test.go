@@ -27,12 +27,25 @@ func newStore(t testing.TB, ts *testServer, cfg natsstore.Config) *natsstore.Sto
 	return st
 }
 
-// awaitConnected waits, bounded, until every store has reconnected.
-func awaitConnected(t testing.TB, stores ...*natsstore.Store) {
+// reconnects returns how often each store has reconnected so far, for
+// awaitReconnected.
+func reconnects(stores ...*natsstore.Store) []uint64 {
+	n := make([]uint64, len(stores))
+	for i, st := range stores {
+		n[i] = st.Reconnects()
+	}
+	return n
+}
+
+// awaitReconnected waits, bounded, until every store has reconnected
+// since before (from reconnects) and is connected. Being connected is not
+// enough: right after a server restart a client that has not yet read
+// its old socket's end still reports itself connected.
+func awaitReconnected(t testing.TB, before []uint64, stores ...*natsstore.Store) {
 	t.Helper()
 	deadline := time.Now().Add(wait)
-	for _, st := range stores {
-		for !st.Connected() {
+	for i, st := range stores {
+		for st.Reconnects() <= before[i] || !st.Connected() {
 			if time.Now().After(deadline) {
 				t.Fatal("a store did not reconnect")
 			}
@@ -58,10 +71,11 @@ func TestConformance(t *testing.T) {
 				return st
 			},
 			Reset: func(t *testing.T) {
-				ts.restartEmpty()
 				mu.Lock()
 				defer mu.Unlock()
-				awaitConnected(t, stores...)
+				before := reconnects(stores...)
+				ts.restartEmpty()
+				awaitReconnected(t, before, stores...)
 			},
 		}
 	})

@@ -50,12 +50,15 @@
 // Append and Read fail at once (wrapping ErrServer) while the connection
 // is down: nothing is buffered, so nothing is stored late and out of
 // order. The hub then refuses SendToRoom for rooms with history (it
-// returns the error; nothing is sent) and JoinFrom answers "resync".
-// An Append whose context ends while its publish is in flight may still
-// have been stored: the message then has its position, and nodes deliver
-// it (read back from the store) like any other, although SendToRoom
-// returned an error. nats.go reconnects by itself, forever, every
-// Config.ReconnectWait; a
-// Store forgets what it remembered of every room on reconnecting, since
-// the server may have come back without the stream.
+// returns the error; nothing is sent) and JoinFrom answers "resync". A
+// call whose connection is lost while it waits for a reply fails then too,
+// instead of waiting for its context: the reply would have come on that
+// connection, and nats.go does not fail a pending request when it
+// reconnects. An Append whose context ends, or whose connection is lost,
+// while its publish is in flight may still have been stored: the message
+// then has its position, and nodes deliver it (read back from the store)
+// like any other, although SendToRoom returned an error. nats.go
+// reconnects by itself, forever, every Config.ReconnectWait; a Store
+// forgets what it remembered of every room on reconnecting, since the
+// server may have come back without the stream.
 package natsstore

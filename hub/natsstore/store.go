@@ -199,6 +199,14 @@ func (st *Store) Append(ctx context.Context, room string, m hub.Message, p hub.H
 	case p.Size > st.cfg.MaxMsgsPerRoom:
 		return hub.Position{}, fmt.Errorf("%w: room %q: policy Size %d is more than Config.MaxMsgsPerRoom %d", ErrPolicy, room, p.Size, st.cfg.MaxMsgsPerRoom)
 	}
+	ctx, stop := st.watchConn(ctx)
+	defer stop()
+	pos, err := st.append(ctx, room, m, p)
+	return pos, connErr(ctx, fmt.Sprintf("appending to room %q", room), err)
+}
+
+// append is Append once the policy is checked, under watchConn.
+func (st *Store) append(ctx context.Context, room string, m hub.Message, p hub.HistoryPolicy) (hub.Position, error) {
 	subj := st.subject(room)
 	typ := "t"
 	if m.Type == hub.BinaryMessage {
@@ -299,6 +307,14 @@ func (st *Store) Read(ctx context.Context, room string, since hub.Position, limi
 	if limit < 0 {
 		return hub.HistoryPage{}, fmt.Errorf("%w: negative limit %d", hub.ErrHistory, limit)
 	}
+	ctx, stop := st.watchConn(ctx)
+	defer stop()
+	page, err := st.read(ctx, room, since, limit)
+	return page, connErr(ctx, fmt.Sprintf("reading room %q", room), err)
+}
+
+// read is Read once the limit is checked, under watchConn.
+func (st *Store) read(ctx context.Context, room string, since hub.Position, limit int) (hub.HistoryPage, error) {
 	subj := st.subject(room)
 	g := st.gen()
 	last, err := st.last(ctx, subj)

@@ -135,8 +135,8 @@ func TestServerDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts.Stop()
-	// A request sent before the client notices the server is gone waits
-	// for its context; once it has noticed, calls fail at once.
+	// Once the client has noticed the server is gone, calls fail at once
+	// (TestConnLost covers a call already waiting when it notices).
 	deadline := time.Now().Add(wait)
 	for st.Connected() {
 		if time.Now().After(deadline) {
@@ -150,8 +150,9 @@ func TestServerDown(t *testing.T) {
 	if _, err := st.Read(ctxWait(t), "r", first, 10); !errors.Is(err, natsstore.ErrServer) {
 		t.Errorf("Read while down = %v, want ErrServer", err)
 	}
+	before := reconnects(st)
 	ts.Restart() // start it again on the same port and store
-	awaitConnected(t, st)
+	awaitReconnected(t, before, st)
 	pos, err := st.Append(ctxWait(t), "r", hub.Text("c"), p)
 	if err != nil || pos != (hub.Position{Epoch: first.Epoch, Offset: 2}) {
 		t.Fatalf("Append after the restart = %s, %v; want 2@%s", pos, err, first.Epoch)
