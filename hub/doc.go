@@ -13,11 +13,23 @@
 // Each session has one reader, a goroutine Accept starts (Accept itself
 // returns as soon as the session is attached, so the HTTP handler's
 // goroutine and buffers are freed), and at most one writer goroutine, which
-// exists only while the session's queue holds messages. Callbacks run on
-// the reader. The writer takes everything
+// exists only while the session's queue holds messages. On Linux an idle
+// session (no data message yet, or none for 2 s) gives its reader goroutine
+// up too: its socket waits in one epoll set per hub, and a new reader
+// starts when it becomes readable; pings and pongs are answered without
+// waking the application. Callbacks run on the reader, one at a time per
+// session. The writer takes everything
 // queued, writes all of it and flushes once, so a burst costs one system call
 // instead of one per message. A message sent to many sessions is framed once
-// and the same bytes are written to every target.
+// and the same bytes are written to every target. Session.NextWriter
+// streams a message produced piece by piece.
+//
+// # Compression
+//
+// permessage-deflate (RFC 7692) is negotiated and done by the hub, with
+// every window size a client asks for and, opt-in, context takeover in
+// both directions (Compression); Session.Deflate reports what a session
+// negotiated and the memory its windows may take.
 //
 // Queues are bounded in messages and bytes (Config.MaxQueuedMessages,
 // Config.MaxQueuedBytes), counting the batch being written. When a bound is
