@@ -27,8 +27,8 @@ const forcedGrace = 100 * time.Millisecond
 // Shutdown stops admitting sessions (Accept returns ErrShuttingDown), queues
 // a close frame with CloseGoingAway behind every session's pending messages,
 // and waits for the peers to answer. When ctx ends first, the remaining
-// connections are closed at once (with a ctx already done, at once, without
-// waiting for any answer). Shutdown returns once every session has
+// connections are closed at once (with a ctx already done, at once and
+// without close frames: the peers see 1006). Shutdown returns once every session has
 // ended and the broker is closed, with ctx's error if sessions were forced.
 // Later calls wait for the first to finish and return its result.
 //
@@ -50,8 +50,14 @@ func (h *Hub) Shutdown(ctx context.Context) (ShutdownResult, error) {
 	h.mu.Lock()
 	h.closing = true
 	h.mu.Unlock()
-	for _, s := range h.all() {
-		s.closeWith(CloseGoingAway, "server shutting down", false)
+	// A context that had already ended forces at once, without close
+	// frames: otherwise the peers' close answers could race the forcing,
+	// and a Shutdown given no time would report sessions drained at random.
+	forced := ctx.Err() != nil
+	if !forced {
+		for _, s := range h.all() {
+			s.closeWith(CloseGoingAway, "server shutting down", false)
+		}
 	}
 
 	all := make(chan struct{})
@@ -60,10 +66,6 @@ func (h *Hub) Shutdown(ctx context.Context) (ShutdownResult, error) {
 		close(all)
 	}()
 	var err error
-	// A context that had already ended forces at once: otherwise the
-	// peers' close answers could race it, and a Shutdown given no time
-	// would report sessions drained at random.
-	forced := ctx.Err() != nil
 	if !forced {
 		select {
 		case <-all:

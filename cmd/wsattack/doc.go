@@ -32,7 +32,10 @@
 //	wsattack -ws-path /echo -idle-timeout 1s -shutdown-timeout 3s -- \
 //		/tmp/echo -addr 127.0.0.1:0 -idle-timeout 1s -shutdown-timeout 3s -max-message 65536
 //
-// bodyless stops the program, so it runs last. Everything wsattack opens is
+// bodyless stops the program and checks how its sessions ended, so it runs
+// last, on a fresh start of the program: a session an earlier case left
+// closing (the oversized message's, which cannot answer the close) would
+// otherwise be counted as forced. Everything wsattack opens is
 // bounded in count (-idle-conns, -rounds) and time (-timeout); it exits 1
 // if any case failed. Its test (go test ./cmd/wsattack) runs a quick pass
 // against the echo example, and with -attack the full replay against the
