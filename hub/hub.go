@@ -27,6 +27,7 @@ type Hub struct {
 	writePool sync.Pool        // gorilla's write buffers
 	deflaters deflaters        // compressors shared by every session (deflate.go)
 	idle      idlePoller       // idle sessions without a reader goroutine (idle.go)
+	readBufs  sync.Pool        // read buffers parked sessions lent (*bufio.Reader)
 	slots     chan []*outbound // free list of queue slices (queue.go)
 
 	onConnect atomic.Pointer[func(*Session)]

@@ -126,10 +126,38 @@ func (s *Session) park() bool {
 		if s.state != stateOpen || s.pongSince != 0 {
 			return
 		}
-		s.parked = s.hub.idle.arm(s, int(fd))
+		// The read buffer is empty: it goes back to the hub while the
+		// session is parked (the reader unpark starts takes one again).
+		s.lendReadBuffer()
+		if s.parked = s.hub.idle.arm(s, int(fd)); !s.parked {
+			s.takeReadBuffer()
+		}
 		parked = s.parked
 	})
 	return parked
+}
+
+// lendReadBuffer gives the empty read buffer gorilla reads through to the
+// hub's pool, leaving the bufio.Reader gorilla holds without one.
+func (s *Session) lendReadBuffer() {
+	spare := new(bufio.Reader)
+	*spare = *s.br
+	s.hub.readBufs.Put(spare)
+	*s.br = bufio.Reader{}
+}
+
+// takeReadBuffer gives the session's bufio.Reader a buffer again, from the
+// hub's pool or new, if it lent its own.
+func (s *Session) takeReadBuffer() {
+	if s.br == nil || s.br.Size() != 0 {
+		return
+	}
+	r, _ := s.hub.readBufs.Get().(*bufio.Reader)
+	if r == nil {
+		r = bufio.NewReaderSize(s.fc, s.cfg().ReadBufferSize)
+	}
+	r.Reset(s.fc)
+	*s.br = *r
 }
 
 // unpark starts a new reader for a parked session: its socket became

@@ -113,8 +113,16 @@ func TestIdleSessionParks(t *testing.T) {
 	t.Run("message", func(t *testing.T) {
 		c, s := th.dial(t)
 		awaitParked(t, s)
+		s.mu.Lock()
+		lent := s.br.Size() == 0 // the parked session lent its read buffer
+		s.mu.Unlock()
+		if !lent {
+			t.Fatal("a parked session kept its read buffer")
+		}
 		c.WriteMessage(int(TextMessage), []byte("hello"))
 		readText(t, c, "hello")
+		c.WriteMessage(int(TextMessage), []byte("again"))
+		readText(t, c, "again")
 	})
 	t.Run("client ping", func(t *testing.T) {
 		rc, _, s := th.rawDialSession(t, "")

@@ -32,6 +32,7 @@ func (s *Session) run(onClose func(*Session)) {
 // resume reads until the connection ends, then finishes the session, or
 // until the session parks.
 func (s *Session) resume() {
+	s.takeReadBuffer()
 	if !s.readLoop() {
 		s.finish()
 	}
