@@ -60,12 +60,17 @@ func (s *Session) initIdleWait(br *bufio.Reader) {
 // pings and pongs on the way; errParked when the session parked, or the
 // connection's own error: a read deadline (missed pong) or a closed
 // connection.
-func (s *Session) awaitReadable() error {
+//
+// fresh says the reader has just handled a data message, so the session is
+// not idle: a busy session's wait reads no clock.
+func (s *Session) awaitReadable(fresh bool) error {
 	for {
 		if s.raw == nil || s.br.Buffered() > 0 || s.fc.in.err != nil {
 			return nil // data to read, or a violation the next read reports
 		}
-		if s.idle() && s.park() {
+		idle := !fresh && s.idle()
+		fresh = false
+		if idle && s.park() {
 			return errParked
 		}
 		s.polled = false
@@ -73,8 +78,11 @@ func (s *Session) awaitReadable() error {
 			return err
 		}
 		// A busy session leaves control frames to NextReader: looking for
-		// them costs a system call per message.
-		if !s.idle() {
+		// them costs a system call per message. But a pong is always
+		// taken here: a session that went quiet since its wait began
+		// gets a ping within PingInterval, and its pong brings the reader
+		// back to this wait instead of leaving it parked inside NextReader.
+		if !idle && !s.pongAwaited.Load() {
 			return nil
 		}
 		if handled, err := s.controlAtIdle(); !handled || err != nil {
@@ -86,7 +94,7 @@ func (s *Session) awaitReadable() error {
 // idle reports whether the session has received no data message yet, or
 // none for parkAfter.
 func (s *Session) idle() bool {
-	return s.msgsIn.Load() == 0 || time.Since(s.LastActivity()) >= parkAfter
+	return s.msgsIn.Load() == 0 || time.Now().UnixNano()-s.lastActivity.Load() >= int64(parkAfter)
 }
 
 // pollReadable is the raw read callback. Its first call checks, without

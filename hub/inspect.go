@@ -318,14 +318,14 @@ func (fi *frameInspector) checkHeader(b0, b1 byte) error {
 			return errNewInsideMessage
 		}
 		fi.inMessage = !fin
-		if fi.compress {
-			defer fi.noteMessage(b0&rsv1Bit != 0) // once the header is accepted
-		}
 	default:
 		return errReservedOpcode
 	}
 	if b1&maskBit == 0 {
 		return errUnmasked
+	}
+	if fi.compress && !control && op != opCont {
+		fi.noteMessage(b0&rsv1Bit != 0)
 	}
 	return nil
 }

@@ -77,6 +77,7 @@ func (s *Session) SetKeepAlive(k KeepAlive) {
 			s.pongDeadline = time.Now().Add(ka.pong)
 		} else {
 			s.pongSince, s.pongDeadline = 0, time.Time{}
+			s.pongAwaited.Store(false)
 		}
 		s.fc.Conn.SetReadDeadline(s.pongDeadline)
 	}
@@ -154,6 +155,7 @@ func (s *Session) stampPing(payload []byte) {
 	s.lastPing.Store(now)
 	if s.ka.pong > 0 && s.pongSince == 0 {
 		s.pongSince = now
+		s.pongAwaited.Store(true)
 		s.pongDeadline = time.Now().Add(s.ka.pong)
 		s.fc.Conn.SetReadDeadline(s.pongDeadline)
 		s.unparkLocked() // the deadline needs a reader waiting under it
@@ -213,6 +215,7 @@ func (s *Session) answeredPing(data string) (time.Duration, bool) {
 	s.rtt.Store(int64(rtt))
 	if s.pongSince != 0 {
 		s.pongSince = 0
+		s.pongAwaited.Store(false)
 		s.fc.Conn.SetReadDeadline(time.Time{})
 	}
 	return rtt, true

@@ -70,8 +70,9 @@ func (s *Session) wait() {
 // readLoop reads and handles messages until the connection ends, and
 // reports whether it stopped because the session parked instead.
 func (s *Session) readLoop() (parked bool) {
+	fresh := false // a data message was just read
 	for {
-		if err := s.awaitReadable(); err != nil {
+		if err := s.awaitReadable(fresh); err != nil {
 			if err == errParked {
 				return true
 			}
@@ -107,6 +108,7 @@ func (s *Session) readLoop() (parked bool) {
 			s.readEnded(err)
 			return false
 		}
+		fresh = true
 		now := time.Now().UnixNano()
 		s.lastActivity.Store(now)
 		s.msgsIn.Add(1)

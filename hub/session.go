@@ -86,6 +86,7 @@ type Session struct {
 	disconnected bool          // Disconnect was called
 	failure      *SessionError // the error that ended the session, for OnError
 	pongSince    int64         // payload of the oldest unanswered ping while a pong deadline is set, else 0
+	pongAwaited  atomic.Bool   // pongSince != 0, for the reader without the lock (idle.go)
 	pongDeadline time.Time     // the read deadline set for that ping's pong
 	ka           keepAlive     // the settings in effect (SetKeepAlive)
 	pingData     []byte        // application data every ping carries (SetPingData)
