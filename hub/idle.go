@@ -33,8 +33,9 @@ import (
 //     poller in a shallow frame: idle stacks then shrink to 2 KiB.
 
 // parkAfter is how long a session receives no data message before its
-// reader gives up its goroutine when it waits.
-const parkAfter = 2 * time.Second
+// reader gives up its goroutine when it waits. The tests shorten it, so
+// that sessions park all through them.
+var parkAfter = 2 * time.Second
 
 // errParked ends a reader that gave its goroutine up; unpark starts a new
 // one.

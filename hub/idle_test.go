@@ -211,3 +211,41 @@ func TestKeepAliveWhileParked(t *testing.T) {
 		t.Fatalf("RTT %v, %d messages in", s.RTT(), s.Counters().MessagesReceived)
 	}
 }
+
+// TestQuietSessionParks: a session that received messages and then went
+// quiet parks at its next pong (keep-alive brings its reader back to the
+// idle wait), and comes back for the next message.
+func TestQuietSessionParks(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("idle sessions keep their reader goroutine off Linux")
+	}
+	th := newTestHub(t, Config{PingInterval: 30 * time.Millisecond, PongTimeout: waitFor})
+	th.OnMessage(func(s *Session, m Message) { s.Send(m) })
+	c, s := th.dial(t)
+	replies := make(chan string, 4)
+	go func() {
+		for {
+			_, p, err := c.ReadMessage() // answers pings too
+			if err != nil {
+				close(replies)
+				return
+			}
+			replies <- string(p)
+		}
+	}()
+	for _, msg := range []string{"one", "two"} {
+		c.WriteMessage(int(TextMessage), []byte(msg))
+		select {
+		case got := <-replies:
+			if got != msg {
+				t.Fatalf("echo %q, want %q", got, msg)
+			}
+		case <-time.After(waitFor):
+			t.Fatal("no echo")
+		}
+		awaitParked(t, s)
+	}
+	if s.RTT() <= 0 {
+		t.Fatal("no pong was read")
+	}
+}

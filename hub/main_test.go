@@ -17,7 +17,10 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	parkAfter = 20 * time.Millisecond // sessions park, and come back, all through the tests
+	goleak.VerifyTestMain(m)
+}
 
 // waitFor bounds every wait for an event; it is a failure bound, never an
 // expected duration.
