@@ -184,6 +184,22 @@ func (s *Session) unparkLocked() {
 	}
 }
 
+// idleControl returns the opcode and length of the ping or pong frame that
+// p begins with: final, masked, with no reserved bit and a one-byte length,
+// whole in p. It returns a zero length for anything else, which is left to
+// NextReader (and the inspector).
+func idleControl(p []byte) (op byte, size int) {
+	if len(p) < 6 {
+		return 0, 0
+	}
+	op = p[0] & 0x0F
+	size = 6 + int(p[1]&^maskBit)
+	if p[0]&0xF0 != 0x80 || op != opPing && op != opPong || p[1]&maskBit == 0 || size > 6+125 || size > len(p) {
+		return 0, 0
+	}
+	return op, size
+}
+
 // controlAtIdle reads a ping or a pong that is whole at the head of the
 // socket, while the read buffer is empty, and answers it as gorilla would
 // (a pong for a ping, onPong for a pong). It reports whether it did; any
@@ -195,13 +211,8 @@ func (s *Session) controlAtIdle() (bool, error) {
 		s.peek(fd, buf[:])
 		n = s.peeked
 	})
-	if n < 6 {
-		return false, nil
-	}
-	b0, b1 := buf[0], buf[1]
-	op := b0 & 0x0F
-	size := 6 + int(b1&^maskBit)
-	if b0&0xF0 != 0x80 || op != opPing && op != opPong || b1&maskBit == 0 || size > n {
+	op, size := idleControl(buf[:n])
+	if size == 0 {
 		return false, nil
 	}
 	frame := buf[:size]

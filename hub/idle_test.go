@@ -249,3 +249,36 @@ func TestQuietSessionParks(t *testing.T) {
 		t.Fatal("no pong was read")
 	}
 }
+
+// FuzzIdleControl checks the parser of control frames read while idle
+// against the frame inspector: a frame it takes is one whole, valid ping
+// or pong that the inspector accepts and ends on; and every such frame,
+// built from the fuzzer's payload and mask, is taken whole.
+func FuzzIdleControl(f *testing.F) {
+	f.Add([]byte{0x89, 0x80, 1, 2, 3, 4}, []byte("hi"), byte(0x89))
+	f.Add([]byte{0x8A, 0x85, 0, 0, 0, 0, 'h', 'e', 'l', 'l', 'o', 0x81}, []byte{}, byte(0x8A))
+	f.Add([]byte{0x89, 0xFE, 0, 1}, make([]byte, 125), byte(0x89))
+	f.Add([]byte{0xC9, 0x80, 1, 2, 3, 4}, []byte("x"), byte(0x8A))
+	f.Fuzz(func(t *testing.T, p, payload []byte, b0 byte) {
+		if op, size := idleControl(p); size > 0 {
+			if op != opPing && op != opPong || size > len(p) || size > 131 {
+				t.Fatalf("took op %#x, %d bytes of %d", op, size, len(p))
+			}
+			for _, compress := range []bool{false, true} {
+				fi := frameInspector{compress: compress}
+				frame := append([]byte(nil), p[:size]...)
+				if n, err := fi.scan(frame); err != nil || n != size || fi.remaining != 0 || fi.have != 0 {
+					t.Fatalf("the inspector took %d of %x: %v (remaining %d, have %d)", n, p[:size], err, fi.remaining, fi.have)
+				}
+			}
+		}
+		// A whole ping or pong is taken, whatever follows it.
+		if b0 != 0x89 && b0 != 0x8A || len(payload) > 125 {
+			return
+		}
+		frame := append([]byte{b0, 0x80 | byte(len(payload)), 9, 8, 7, 6}, payload...)
+		if op, size := idleControl(append(frame, p...)); op != b0&0x0F || size != len(frame) {
+			t.Fatalf("a %d-byte frame %#x was read as op %#x, %d bytes", len(frame), b0, op, size)
+		}
+	})
+}
