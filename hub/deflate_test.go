@@ -371,3 +371,36 @@ func TestCompressedFragments(t *testing.T) {
 		t.Fatalf("inflated %d bytes (%v), want %d", len(got), err, len(msg))
 	}
 }
+
+// FuzzInflate feeds untrusted deflate data, with and without a window of
+// earlier bytes, through the reader's inflater and limit: it returns at
+// most the limit's bytes or an error, never panics, and a pooled inflater
+// carries nothing from one message into the next (the same input inflates
+// the same way twice).
+func FuzzInflate(f *testing.F) {
+	d := &deflaters{level: 1}
+	good, _ := d.compress(nil, []byte(`{"type":"quote","seq":1}`), nil, 15)
+	withDict, _ := d.compress(nil, []byte(`{"type":"quote","seq":2}`), []byte(`{"type":"quote","seq":1}`), 15)
+	f.Add(good, []byte(nil), int64(64))
+	f.Add(withDict, []byte(`{"type":"quote","seq":1}`), int64(64))
+	f.Add([]byte{0x01, 0x00, 0x00, 0xff, 0xff}, []byte(nil), int64(0))
+	f.Add([]byte("not deflate at all"), []byte("dict"), int64(1<<20))
+	f.Fuzz(func(t *testing.T, payload, dict []byte, limit int64) {
+		if limit < 0 || limit > 1<<20 || len(dict) > 32<<10 {
+			return
+		}
+		inflate := func() ([]byte, error) {
+			r, release := inflateMessage(bytes.NewReader(payload), dict)
+			defer release()
+			return readMessage(r, limit, false)
+		}
+		a, errA := inflate()
+		b, errB := inflate()
+		if errA == nil && int64(len(a)) > limit {
+			t.Fatalf("%d bytes past a limit of %d", len(a), limit)
+		}
+		if (errA == nil) != (errB == nil) || !bytes.Equal(a, b) {
+			t.Fatalf("inflated twice: %d bytes (%v), then %d bytes (%v)", len(a), errA, len(b), errB)
+		}
+	})
+}
