@@ -18,7 +18,7 @@ import (
 // compressed frames itself (flushConn.writeData with rsv1), and the frame
 // inspector clears RSV1 on the first frame of each compressed message before
 // gorilla reads it, noting the message in a queue the reader pops
-// (frameInspector.compressed), so gorilla hands over the deflated bytes as
+// (frameInspector.deflated), so gorilla hands over the deflated bytes as
 // they came and the reader inflates them (inflateMessage).
 //
 // Memory. Compressors and decompressors are shared by the hub through pools,

@@ -52,9 +52,14 @@ type frameInspector struct {
 }
 
 // noteMessage records whether the data message starting now is compressed.
+// The flags the reader has popped are dropped once they are half of the
+// queue, so that it holds only the messages read ahead of gorilla (what one
+// read buffer holds) however long the connection streams: a header split
+// across reads can leave one flag unpopped at every note.
 func (fi *frameInspector) noteMessage(deflated bool) {
-	if fi.popped == len(fi.deflated) {
-		fi.deflated, fi.popped = fi.deflated[:0], 0
+	if fi.popped > 0 && 2*fi.popped >= len(fi.deflated) {
+		n := copy(fi.deflated, fi.deflated[fi.popped:])
+		fi.deflated, fi.popped = fi.deflated[:n], 0
 	}
 	fi.deflated = append(fi.deflated, deflated)
 }

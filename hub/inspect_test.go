@@ -261,3 +261,31 @@ func TestCloseCode1014(t *testing.T) {
 		}
 	}
 }
+
+// TestInspectorDeflatedQueueBounded: the queue of compressed-message flags
+// stays as small as what is read ahead of the reader, even when a message
+// header is split across reads every time, so that one flag is still
+// unpopped at every note.
+func TestInspectorDeflatedQueueBounded(t *testing.T) {
+	fi := frameInspector{compress: true}
+	frame := inspFrame(0x80|rsv1Bit|opText, 3, false)
+	// Every read ends two bytes into the next frame's header, which is
+	// then noted before the reader pops the message before it.
+	chunk := append(append([]byte(nil), frame[2:]...), frame[:2]...)
+	if _, err := fi.scan(append(append([]byte(nil), frame...), frame[:2]...)); err != nil {
+		t.Fatal(err)
+	}
+	most := 0
+	for i := range 100_000 {
+		if !fi.nextDeflated() {
+			t.Fatalf("message %d read as not compressed", i)
+		}
+		if _, err := fi.scan(append([]byte(nil), chunk...)); err != nil {
+			t.Fatal(err)
+		}
+		most = max(most, cap(fi.deflated))
+	}
+	if most > 8 {
+		t.Fatalf("the queue grew to %d flags for at most 2 pending", most)
+	}
+}
