@@ -267,7 +267,13 @@ func remember(w []byte, msg []byte, max int) []byte {
 // each made for the hub's level.
 type deflaters struct {
 	level int
-	pools [8]sync.Pool
+	pools [8]sync.Pool // of *compressor
+}
+
+// compressor is a pooled compressor with the buffer it writes into.
+type compressor struct {
+	w   *kflate.Writer
+	out bytes.Buffer
 }
 
 // deflateTail is the empty stored block a sync flush ends with; RFC 7692
@@ -279,26 +285,29 @@ var deflateTail = []byte{0x00, 0x00, 0xff, 0xff}
 // empty block.
 func (d *deflaters) compress(dst, msg, dict []byte, bits uint8) ([]byte, error) {
 	pool := &d.pools[bits-8]
-	w, _ := pool.Get().(*kflate.Writer)
-	buf := bytes.NewBuffer(dst)
-	if w == nil {
-		var err error
-		if w, err = d.newWriter(bits); err != nil {
+	c, _ := pool.Get().(*compressor)
+	if c == nil {
+		w, err := d.newWriter(bits)
+		if err != nil {
 			return dst, err
 		}
+		c = &compressor{w: w}
 	}
-	w.ResetDict(buf, dict)
-	_, err := w.Write(msg)
+	c.out.Reset()
+	c.w.ResetDict(&c.out, dict)
+	_, err := c.w.Write(msg)
 	if err == nil {
-		err = w.Flush()
+		err = c.w.Flush()
 	}
-	w.ResetDict(nil, nil) // let go of dst and dict
-	pool.Put(w)
-	out := buf.Bytes()
-	if err != nil {
-		return dst, err
+	c.w.ResetDict(nil, nil) // let go of dict
+	if err == nil {
+		dst = append(dst, bytes.TrimSuffix(c.out.Bytes(), deflateTail)...)
 	}
-	return bytes.TrimSuffix(out, deflateTail), nil
+	if c.out.Cap() > 64<<10 {
+		c.out = bytes.Buffer{} // a large message's buffer is not kept
+	}
+	pool.Put(c)
+	return dst, err
 }
 
 // newWriter makes a compressor for the hub's level and a window of bits.
@@ -333,10 +342,10 @@ type inflater struct {
 
 const inflateTail = "\x00\x00\xff\xff\x01\x00\x00\xff\xff"
 
-// inflateMessage returns a reader of the inflated message whose deflated
-// bytes r yields, referring back into dict (the session's received window,
-// or nil). release returns the decompressor to the pool.
-func inflateMessage(r io.Reader, dict []byte) (msg io.Reader, release func()) {
+// inflateMessage returns a pooled inflater whose fr reads the inflated
+// message that r yields deflated, referring back into dict (the session's
+// received window, or nil). release returns it to the pool.
+func inflateMessage(r io.Reader, dict []byte) *inflater {
 	inf, _ := inflaters.Get().(*inflater)
 	if inf == nil {
 		inf = new(inflater)
@@ -349,10 +358,13 @@ func inflateMessage(r io.Reader, dict []byte) (msg io.Reader, release func()) {
 	} else if err := inf.fr.(flate.Resetter).Reset(inf.br, dict); err != nil {
 		panic(err) // compress/flate's Reset never fails
 	}
-	return inf.fr, func() {
-		inf.src = nil
-		inflaters.Put(inf)
-	}
+	return inf
+}
+
+// release returns inf to the pool once its message is read.
+func (inf *inflater) release() {
+	inf.src = nil
+	inflaters.Put(inf)
 }
 
 func (inf *inflater) Read(p []byte) (int, error) {

@@ -390,9 +390,9 @@ func FuzzInflate(f *testing.F) {
 			return
 		}
 		inflate := func() ([]byte, error) {
-			r, release := inflateMessage(bytes.NewReader(payload), dict)
-			defer release()
-			return readMessage(r, limit, false)
+			inf := inflateMessage(bytes.NewReader(payload), dict)
+			defer inf.release()
+			return readMessage(inf.fr, limit, false)
 		}
 		a, errA := inflate()
 		b, errB := inflate()

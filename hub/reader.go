@@ -145,9 +145,9 @@ func (s *Session) readData(r io.Reader, limit int64, text bool) ([]byte, error) 
 	if d.clientTakeover {
 		dict = d.recv
 	}
-	inflated, release := inflateMessage(r, dict)
-	data, err := readMessage(inflated, limit, text)
-	release()
+	inf := inflateMessage(r, dict)
+	data, err := readMessage(inf.fr, limit, text)
+	inf.release()
 	if err == nil && d.clientTakeover {
 		d.recv = remember(d.recv, data, 1<<d.clientBits)
 	}
