@@ -130,6 +130,9 @@ func (s *Session) park() bool {
 		if s.peek(fd, nil) {
 			return
 		}
+		// s.mu is held across the arming (epoll_ctl, a system call that
+		// does not block) so that a ping stamped meanwhile either finds
+		// the session parked and starts its reader, or is seen here.
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if s.state != stateOpen || s.pongSince != 0 {

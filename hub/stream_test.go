@@ -161,3 +161,47 @@ func TestNextWriterBackpressure(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestNextWriterRefusedByQueue: on a session whose queue is full, NextWriter
+// refuses with ErrQueueFull (DropNewest), and a streamed message still
+// waiting in the queue that DropOldest drops makes its Write fail with
+// ErrQueueFull; the session itself carries on.
+func TestNextWriterRefusedByQueue(t *testing.T) {
+	t.Parallel()
+	for _, policy := range []SlowPolicy{DropNewest, DropOldest} {
+		t.Run(policy.String(), func(t *testing.T) {
+			th := newTestHub(t, Config{PingInterval: -1, MaxQueuedMessages: 3, SlowPolicy: policy})
+			th.onConnect(func(s *Session) { shrinkSendBuffer(t, s) })
+			_, s := th.dialWith(t, stalledDialer(), nil) // never reads
+			// A message the stalled peer cannot take holds the writer.
+			if err := s.Send(Binary(make([]byte, 512<<10))); err != nil {
+				t.Fatal(err)
+			}
+			w, err := s.NextWriter(TextMessage)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write([]byte("queued behind"))
+			if policy == DropNewest {
+				s.Send(Text("fills the queue"))
+				if _, err := s.NextWriter(TextMessage); !errors.Is(err, ErrQueueFull) {
+					t.Fatalf("NextWriter on a full queue: %v", err)
+				}
+				return
+			}
+			for i := 0; ; i++ {
+				if err := s.Send(Text("newer")); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := w.Write([]byte("more")); errors.Is(err, ErrQueueFull) {
+					break
+				} else if err != nil || i == 10 {
+					t.Fatalf("Write after %d newer messages: %v", i+1, err)
+				}
+			}
+			if err := s.Err(); err != nil {
+				t.Fatalf("the session ended: %v", err)
+			}
+		})
+	}
+}
