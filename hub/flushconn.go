@@ -95,37 +95,38 @@ func (c *flushConn) Write(p []byte) (int, error) {
 // on the first frame when the payload is deflated (RFC 7692 section 6). It
 // is only called by the session's writer, between begin and end.
 func (c *flushConn) writeData(opcode int, payload []byte, maxFrame int, deflated bool) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.usableLocked(); err != nil {
-		return err
-	}
 	if deflated {
 		opcode |= rsv1Bit // appendFrameHeader writes the first byte as given
 	}
-	for {
-		part, fin := payload, true
-		if maxFrame > 0 && len(payload) > maxFrame {
-			part, fin = payload[:maxFrame], false
-		}
-		if err := c.writeFrameLocked(opcode, fin, part); err != nil {
-			return err
-		}
-		if fin {
-			return nil
-		}
-		payload, opcode = payload[len(part):], opCont
-	}
+	_, err := c.writeFragments(opcode, payload, maxFrame, true)
+	return err
 }
 
-// writeFrame writes one frame of a message; see writeFrameLocked.
-func (c *flushConn) writeFrame(opcode int, fin bool, payload []byte) error {
+// writeFragments writes payload as the next frames of a message, starting
+// with opcode, each of at most maxFrame bytes when maxFrame is positive,
+// the last one final if fin is set; it returns the opcode of the frame
+// after them (continuation). A message written in several calls (a
+// stream, stream.go) passes the opcode on.
+func (c *flushConn) writeFragments(opcode int, payload []byte, maxFrame int, fin bool) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.usableLocked(); err != nil {
-		return err
+		return opcode, err
 	}
-	return c.writeFrameLocked(opcode, fin, payload)
+	for {
+		part, last := payload, true
+		if maxFrame > 0 && len(payload) > maxFrame {
+			part, last = payload[:maxFrame], false
+		}
+		if err := c.writeFrameLocked(opcode, fin && last, part); err != nil {
+			return opcode, err
+		}
+		opcode = opCont
+		if last {
+			return opcode, nil
+		}
+		payload = payload[len(part):]
+	}
 }
 
 // writeFrameLocked writes one frame: into the batch buffer, or, for a large

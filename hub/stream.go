@@ -177,14 +177,15 @@ func (s *Session) writeStream(o *outbound) (bool, error) {
 			return false, nil
 		}
 		for _, p := range pieces {
-			if err := s.writeFragment(&opcode, p, false); err != nil {
+			if opcode, err = s.fc.writeFragments(opcode, p, s.cfg().MaxFrameSize, false); err != nil {
 				st.abort(ErrClosed)
 				return false, err
 			}
 			st.written += len(p)
 		}
 		if closed {
-			return true, s.writeFragment(&opcode, nil, true)
+			_, err := s.fc.writeFragments(opcode, nil, 0, true)
+			return true, err
 		}
 		// Send what the peer can have so far, then wait for more.
 		if err := s.fc.end(); err != nil {
@@ -197,26 +198,5 @@ func (s *Session) writeStream(o *outbound) (bool, error) {
 			st.abort(ErrClosed)
 		}
 		s.fc.begin()
-	}
-}
-
-// writeFragment writes p as the next frame of a fragmented message: the
-// first with the message's opcode (then *opcode becomes continuation),
-// final when fin is set, split at MaxFrameSize.
-func (s *Session) writeFragment(opcode *int, p []byte, fin bool) error {
-	max := s.cfg().MaxFrameSize
-	for {
-		part, last := p, true
-		if max > 0 && len(p) > max {
-			part, last = p[:max], false
-		}
-		if err := s.fc.writeFrame(*opcode, fin && last, part); err != nil {
-			return err
-		}
-		*opcode = opCont
-		if last {
-			return nil
-		}
-		p = p[len(part):]
 	}
 }
