@@ -197,11 +197,11 @@ func BenchmarkEchoCompare(b *testing.B) {
 	const conns = benchEchoConns
 	impls := []string{"wsgate", "gorilla", "gorilla-inline"}
 	type side struct {
-		name     string
-		srv      *benchServer
-		cl       *benchClients
-		rt, ns   float64
-		cpu, mem int64
+		name   string
+		srv    *benchServer
+		cl     *benchClients
+		rt, ns float64
+		cpu    int64
 	}
 	var sides []*side
 	defer func() {

@@ -46,7 +46,6 @@ type cluster struct {
 	stop       chan struct{} // closed by stopCluster: workers end
 	wg         sync.WaitGroup
 	stopOnce   sync.Once
-	closeOnce  sync.Once
 }
 
 // ClusterStats counts what a hub exchanged with the other nodes of its

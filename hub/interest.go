@@ -26,13 +26,12 @@ const retryInterval = time.Second
 type interest struct {
 	h *Hub
 
-	mu      sync.Mutex // guards everything below
-	chans   map[Channel]*chanState
-	dirty   []Channel // channels whose want differs from have, each once
-	retry   []Channel // channels whose Subscribe failed, for the next retry
-	nsubs   int       // channels with have set
-	wake    chan struct{}
-	retryAt time.Time
+	mu    sync.Mutex // guards everything below
+	chans map[Channel]*chanState
+	dirty []Channel // channels whose want differs from have, each once
+	retry []Channel // channels whose Subscribe failed, for the next retry
+	nsubs int       // channels with have set
+	wake  chan struct{}
 }
 
 // chanState is one channel's subscription at the broker.
