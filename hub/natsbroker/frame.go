@@ -15,8 +15,6 @@ import (
 // topic patterns deliver it once.
 const frameVersion = 1
 
-const maxFrameHeader = 1 + 8 + binary.MaxVarintLen64
-
 func appendFrame(b []byte, instance, seq uint64, wire []byte) []byte {
 	b = append(b, frameVersion)
 	b = binary.BigEndian.AppendUint64(b, instance)

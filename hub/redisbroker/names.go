@@ -22,9 +22,6 @@ func (n names) subject(subj string) string { return n.prefix + ":topic:" + subj 
 func (n names) allRooms() string  { return n.globPrefix + ":room:*" }
 func (n names) allTopics() string { return n.globPrefix + ":topic:*" }
 
-// topicPrefix is what every topic channel starts with.
-func (n names) topicPrefix() string { return n.prefix + ":topic:" }
-
 // pattern returns the Redis glob that covers the hub pattern p: literal
 // tokens escaped, a "*" token as the glob "*" and a final ">" as "?*" (one
 // or more bytes). The glob is wider than p (its "*" crosses dots), never
