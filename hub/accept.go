@@ -76,7 +76,7 @@ func (h *Hub) Accept(w http.ResponseWriter, r *http.Request, opts AcceptOptions)
 	respHeader := opts.ResponseHeader
 	if h.cfg.Compression.Enabled {
 		if p, answer, ok := negotiateDeflate(r.Header.Values(extensionsHeader), &h.cfg.Compression); ok {
-			deflate = &deflateState{deflateParams: p}
+			deflate = &deflateState{Deflate: p}
 			respHeader = respHeader.Clone()
 			if respHeader == nil {
 				respHeader = make(http.Header, 1)

@@ -23,20 +23,12 @@ import (
 //
 // Memory. Compressors and decompressors are shared by the hub through pools,
 // never held by a session. A session with context takeover keeps only the
-// last bytes it sent compressed (at most 2^serverBits) and the last bytes it
-// received compressed (at most 2^clientBits): the window each side's
+// last bytes it sent compressed (at most 2^ServerWindowBits) and the last
+// bytes it received compressed (at most 2^ClientWindowBits): the window each side's
 // compressor may refer back to. Each message is compressed by a pooled
 // compressor primed with the session's window (ResetDict), and inflated by a
 // pooled decompressor primed with the other (flate.Resetter); priming costs
 // time proportional to the window, which is why small windows are cheap.
-
-// deflateParams are what a session negotiated.
-type deflateParams struct {
-	serverTakeover bool  // the hub's compressor refers back to earlier messages
-	clientTakeover bool  // the client's does: inflate with the received window
-	serverBits     uint8 // 8 to 15: the hub's window, 2^serverBits bytes
-	clientBits     uint8 // 8 to 15: the largest window the client may use
-}
 
 // Deflate is what a compressing session negotiated (RFC 7692); see
 // Compression.
@@ -62,26 +54,7 @@ func (s *Session) Deflate() (Deflate, bool) {
 	if s.deflate == nil {
 		return Deflate{}, false
 	}
-	p := s.deflate.deflateParams
-	return Deflate{
-		ServerContextTakeover: p.serverTakeover,
-		ClientContextTakeover: p.clientTakeover,
-		ServerWindowBits:      int(p.serverBits),
-		ClientWindowBits:      int(p.clientBits),
-		WindowBytes:           p.windowBytes(),
-	}, true
-}
-
-// windowBytes is the memory the session's windows may take.
-func (p deflateParams) windowBytes() int {
-	n := 0
-	if p.serverTakeover {
-		n += 1 << p.serverBits
-	}
-	if p.clientTakeover {
-		n += 1 << p.clientBits
-	}
-	return n
+	return s.deflate.Deflate, true
 }
 
 // deflateOffer is the parsed form of one permessage-deflate offer.
@@ -100,7 +73,7 @@ type deflateOffer struct {
 // 7.1); a value that is not well formed (RFC 6455 section 9.1) is ignored as
 // a whole. Every window size is honoured: a client asking for a smaller
 // server window gets one.
-func negotiateDeflate(vals []string, c *Compression) (deflateParams, string, bool) {
+func negotiateDeflate(vals []string, c *Compression) (Deflate, string, bool) {
 	for _, v := range vals {
 		var off deflateOffer
 		found := false
@@ -115,7 +88,7 @@ func negotiateDeflate(vals []string, c *Compression) (deflateParams, string, boo
 			return p, resp, true
 		}
 	}
-	return deflateParams{}, "", false
+	return Deflate{}, "", false
 }
 
 // parseDeflateOffer applies RFC 7692 section 7.1 to the parameters of one
@@ -172,44 +145,50 @@ func parseDeflateOffer(params []extParam) (deflateOffer, bool) {
 //     offered client_max_window_bits (answered with the bound when smaller
 //     than what the client would use) or when the bound is 15; otherwise
 //     the response says client_no_context_takeover.
-func (off deflateOffer) answer(c *Compression) (deflateParams, string) {
-	p := deflateParams{
-		serverBits: uint8(orDefault(c.WindowBits, 15)),
-		clientBits: 15,
+func (off deflateOffer) answer(c *Compression) (Deflate, string) {
+	p := Deflate{
+		ServerWindowBits: orDefault(c.WindowBits, 15),
+		ClientWindowBits: 15,
 	}
-	if off.serverBits != 0 && off.serverBits < int(p.serverBits) {
-		p.serverBits = uint8(off.serverBits)
+	if off.serverBits != 0 && off.serverBits < p.ServerWindowBits {
+		p.ServerWindowBits = off.serverBits
 	}
-	p.serverTakeover = c.ContextTakeover && !off.serverNoTakeover
+	p.ServerContextTakeover = c.ContextTakeover && !off.serverNoTakeover
 
 	limit := orDefault(c.ClientWindowBits, 15)
 	sayClientBits := false
 	if c.ContextTakeover && !off.clientNoTakeover {
 		switch {
 		case off.clientBitsParam:
-			p.clientTakeover = true
-			p.clientBits = uint8(orDefault(off.clientBits, 15))
-			if limit < int(p.clientBits) {
-				p.clientBits, sayClientBits = uint8(limit), true
+			p.ClientContextTakeover = true
+			p.ClientWindowBits = orDefault(off.clientBits, 15)
+			if limit < p.ClientWindowBits {
+				p.ClientWindowBits, sayClientBits = limit, true
 			}
 		case limit == 15:
-			p.clientTakeover = true
+			p.ClientContextTakeover = true
 		}
+	}
+	if p.ServerContextTakeover {
+		p.WindowBytes += 1 << p.ServerWindowBits
+	}
+	if p.ClientContextTakeover {
+		p.WindowBytes += 1 << p.ClientWindowBits
 	}
 
 	var b strings.Builder
 	b.WriteString("permessage-deflate")
-	if !p.serverTakeover {
+	if !p.ServerContextTakeover {
 		b.WriteString("; server_no_context_takeover")
 	}
-	if !p.clientTakeover {
+	if !p.ClientContextTakeover {
 		b.WriteString("; client_no_context_takeover")
 	}
 	if off.serverBits != 0 {
-		b.WriteString("; server_max_window_bits=" + strconv.Itoa(int(p.serverBits)))
+		b.WriteString("; server_max_window_bits=" + strconv.Itoa(p.ServerWindowBits))
 	}
 	if sayClientBits {
-		b.WriteString("; client_max_window_bits=" + strconv.Itoa(int(p.clientBits)))
+		b.WriteString("; client_max_window_bits=" + strconv.Itoa(p.ClientWindowBits))
 	}
 	return p, b.String()
 }
@@ -224,9 +203,9 @@ func orDefault(v, def int) int {
 // deflateState is a compressing session's: what it negotiated and, with
 // context takeover, its two windows.
 type deflateState struct {
-	deflateParams
-	sent []byte // the last bytes sent compressed, at most 2^serverBits; writer only
-	recv []byte // the last bytes received compressed, at most 2^clientBits; reader only
+	Deflate
+	sent []byte // the last bytes sent compressed, at most 2^ServerWindowBits; writer only
+	recv []byte // the last bytes received compressed, at most 2^ClientWindowBits; reader only
 }
 
 // primer returns the part of the sent window a compressor is primed with
@@ -283,7 +262,7 @@ var deflateTail = []byte{0x00, 0x00, 0xff, 0xff}
 // compress appends to dst the deflated form of msg for a window of bits,
 // primed with dict (the session's window, or nil), without the trailing
 // empty block.
-func (d *deflaters) compress(dst, msg, dict []byte, bits uint8) ([]byte, error) {
+func (d *deflaters) compress(dst, msg, dict []byte, bits int) ([]byte, error) {
 	pool := &d.pools[bits-8]
 	c, _ := pool.Get().(*compressor)
 	if c == nil {
@@ -314,7 +293,7 @@ func (d *deflaters) compress(dst, msg, dict []byte, bits uint8) ([]byte, error) 
 // Stored blocks and Huffman-only coding refer back to nothing, so any
 // window takes them; levels 1 to 9 below 15 bits use the compressor that
 // bounds its back-references to the window.
-func (d *deflaters) newWriter(bits uint8) (*kflate.Writer, error) {
+func (d *deflaters) newWriter(bits int) (*kflate.Writer, error) {
 	switch {
 	case d.level == LevelNoCompression:
 		return kflate.NewWriter(nil, kflate.NoCompression)
@@ -397,7 +376,7 @@ type compressedForms [8]struct {
 
 // deflated returns o's payload deflated for a window of bits, computing it
 // on first use.
-func (o *outbound) deflated(d *deflaters, bits uint8) ([]byte, error) {
+func (o *outbound) deflated(d *deflaters, bits int) ([]byte, error) {
 	forms := o.comp.Load()
 	if forms == nil {
 		o.comp.CompareAndSwap(nil, new(compressedForms))

@@ -7,10 +7,10 @@ import (
 )
 
 // negotiate runs the negotiation on header lines; "" means declined.
-func negotiate(offers []string, c Compression) (deflateParams, string) {
+func negotiate(offers []string, c Compression) (Deflate, string) {
 	p, resp, ok := negotiateDeflate(offers, &c)
 	if !ok {
-		return deflateParams{}, ""
+		return Deflate{}, ""
 	}
 	return p, resp
 }
@@ -75,36 +75,38 @@ func TestNegotiateContextTakeover(t *testing.T) {
 		offer string
 		c     Compression
 		want  string
-		p     deflateParams
+		p     Deflate // WindowBytes is checked against the rest
 	}{
 		{"bare offer", pmd, takeover, pmd,
-			deflateParams{serverTakeover: true, clientTakeover: true, serverBits: 15, clientBits: 15}},
+			Deflate{ServerContextTakeover: true, ClientContextTakeover: true, ServerWindowBits: 15, ClientWindowBits: 15}},
 		{"Chromium and Node ws", pmd + "; client_max_window_bits", takeover, pmd,
-			deflateParams{serverTakeover: true, clientTakeover: true, serverBits: 15, clientBits: 15}},
+			Deflate{ServerContextTakeover: true, ClientContextTakeover: true, ServerWindowBits: 15, ClientWindowBits: 15}},
 		{"client refuses ours", pmd + "; server_no_context_takeover", takeover, pmd + "; server_no_context_takeover",
-			deflateParams{clientTakeover: true, serverBits: 15, clientBits: 15}},
+			Deflate{ClientContextTakeover: true, ServerWindowBits: 15, ClientWindowBits: 15}},
 		{"client gives up its own", pmd + "; client_no_context_takeover", takeover, pmd + "; client_no_context_takeover",
-			deflateParams{serverTakeover: true, serverBits: 15, clientBits: 15}},
+			Deflate{ServerContextTakeover: true, ServerWindowBits: 15, ClientWindowBits: 15}},
 		{"client's smaller server window wins", pmd + "; server_max_window_bits=10", small, pmd + "; client_no_context_takeover; server_max_window_bits=10",
-			deflateParams{serverTakeover: true, serverBits: 10, clientBits: 15}},
+			Deflate{ServerContextTakeover: true, ServerWindowBits: 10, ClientWindowBits: 15}},
 		{"our smaller server window", pmd + "; server_max_window_bits=14", small, pmd + "; client_no_context_takeover; server_max_window_bits=12",
-			deflateParams{serverTakeover: true, serverBits: 12, clientBits: 15}},
+			Deflate{ServerContextTakeover: true, ServerWindowBits: 12, ClientWindowBits: 15}},
 		{"server window unasked stays unsaid", pmd + "; client_max_window_bits", small, pmd + "; client_max_window_bits=11",
-			deflateParams{serverTakeover: true, clientTakeover: true, serverBits: 12, clientBits: 11}},
+			Deflate{ServerContextTakeover: true, ClientContextTakeover: true, ServerWindowBits: 12, ClientWindowBits: 11}},
 		{"client window below our bound", pmd + "; client_max_window_bits=9", small, pmd,
-			deflateParams{serverTakeover: true, clientTakeover: true, serverBits: 12, clientBits: 9}},
+			Deflate{ServerContextTakeover: true, ClientContextTakeover: true, ServerWindowBits: 12, ClientWindowBits: 9}},
 		{"client window above our bound", pmd + "; client_max_window_bits=13", small, pmd + "; client_max_window_bits=11",
-			deflateParams{serverTakeover: true, clientTakeover: true, serverBits: 12, clientBits: 11}},
+			Deflate{ServerContextTakeover: true, ClientContextTakeover: true, ServerWindowBits: 12, ClientWindowBits: 11}},
 		{"client window cannot be bounded", pmd, small, pmd + "; client_no_context_takeover",
-			deflateParams{serverTakeover: true, serverBits: 12, clientBits: 15}},
+			Deflate{ServerContextTakeover: true, ServerWindowBits: 12, ClientWindowBits: 15}},
 		{"Python websockets", pmd + "; server_max_window_bits=12; client_max_window_bits=12", takeover, pmd + "; server_max_window_bits=12",
-			deflateParams{serverTakeover: true, clientTakeover: true, serverBits: 12, clientBits: 12}},
+			Deflate{ServerContextTakeover: true, ClientContextTakeover: true, ServerWindowBits: 12, ClientWindowBits: 12}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			p, got := negotiate([]string{tc.offer}, tc.c)
-			if got != tc.want || p != tc.p {
-				t.Fatalf("%q answered %q %+v, want %q %+v", tc.offer, got, p, tc.want, tc.p)
+			want := tc.p
+			want.WindowBytes = p.WindowBytes
+			if got != tc.want || p != want {
+				t.Fatalf("%q answered %q %+v, want %q %+v", tc.offer, got, p, tc.want, want)
 			}
 			// The answer is one well-formed permessage-deflate extension.
 			n := 0
@@ -112,14 +114,14 @@ func TestNegotiateContextTakeover(t *testing.T) {
 				t.Fatalf("answer %q is not one permessage-deflate extension", got)
 			}
 			wantBytes := 0
-			if p.serverTakeover {
-				wantBytes += 1 << p.serverBits
+			if p.ServerContextTakeover {
+				wantBytes += 1 << p.ServerWindowBits
 			}
-			if p.clientTakeover {
-				wantBytes += 1 << p.clientBits
+			if p.ClientContextTakeover {
+				wantBytes += 1 << p.ClientWindowBits
 			}
-			if p.windowBytes() != wantBytes {
-				t.Fatalf("windowBytes %d, want %d", p.windowBytes(), wantBytes)
+			if p.WindowBytes != wantBytes {
+				t.Fatalf("WindowBytes %d, want %d", p.WindowBytes, wantBytes)
 			}
 		})
 	}
@@ -183,7 +185,7 @@ func FuzzExtensions(f *testing.F) {
 			if !valid || n != 1 {
 				t.Fatalf("%q answered with %q", v, resp)
 			}
-			if p.serverBits < 8 || p.serverBits > 12 || p.clientBits < 8 || p.clientBits > 15 || p.clientTakeover && p.clientBits > 10 {
+			if p.ServerWindowBits < 8 || p.ServerWindowBits > 12 || p.ClientWindowBits < 8 || p.ClientWindowBits > 15 || p.ClientContextTakeover && p.ClientWindowBits > 10 {
 				t.Fatalf("%q: windows out of bounds: %+v", v, p)
 			}
 		}

@@ -142,14 +142,14 @@ func (s *Session) readData(r io.Reader, limit int64, text bool) ([]byte, error) 
 	}
 	d := s.deflate
 	var dict []byte
-	if d.clientTakeover {
+	if d.ClientContextTakeover {
 		dict = d.recv
 	}
 	inf := inflateMessage(r, dict)
 	data, err := readMessage(inf.fr, limit, text)
 	inf.release()
-	if err == nil && d.clientTakeover {
-		d.recv = remember(d.recv, data, 1<<d.clientBits)
+	if err == nil && d.ClientContextTakeover {
+		d.recv = remember(d.recv, data, 1<<d.ClientWindowBits)
 	}
 	return data, err
 }

@@ -139,18 +139,18 @@ func (s *Session) writeBatch(batch []*outbound) error {
 // session alone against what it sent before.
 func (s *Session) writeDeflated(o *outbound) error {
 	d := s.deflate
-	if !d.serverTakeover {
-		payload, err := o.deflated(&s.hub.deflaters, d.serverBits)
+	if !d.ServerContextTakeover {
+		payload, err := o.deflated(&s.hub.deflaters, d.ServerWindowBits)
 		if err != nil {
 			return err
 		}
 		return s.fc.writeData(o.typ, payload, s.cfg().MaxFrameSize, true)
 	}
 	bp := deflateBufs.Get().(*[]byte)
-	payload, err := s.hub.deflaters.compress((*bp)[:0], o.data, d.primer(len(o.data)), d.serverBits)
+	payload, err := s.hub.deflaters.compress((*bp)[:0], o.data, d.primer(len(o.data)), d.ServerWindowBits)
 	if err == nil {
 		err = s.fc.writeData(o.typ, payload, s.cfg().MaxFrameSize, true)
-		d.sent = remember(d.sent, o.data, 1<<d.serverBits)
+		d.sent = remember(d.sent, o.data, 1<<d.ServerWindowBits)
 	}
 	if cap(payload) <= 64<<10 {
 		*bp = payload[:0]
