@@ -336,6 +336,13 @@ func TestMetricsMove(t *testing.T) {
 	id := welcome(t, c, "alice")
 	c.SendJSON(t, rooms.Request{Type: "join", Room: "lobby"})
 	c.Read(t)
+	// The client can read the reply before the hub's writer has finished
+	// its bookkeeping for it (counted as sent, gone from the queue).
+	s := srv.AwaitSessions(t, 1)[0]
+	wstest.Await(t, "the joined reply to leave the queue", func() bool {
+		n, _ := s.Queued()
+		return n == 0
+	})
 	mid := scrape(t, srv.Client(), srv.HTTPURL)
 	for series, want := range map[string]float64{
 		"wsgate_sessions_active":                       1,
