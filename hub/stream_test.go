@@ -48,9 +48,12 @@ func TestNextWriterStreams(t *testing.T) {
 		t.Fatalf("Write after Close: %d %v", n, err)
 	}
 	// The writer counts a batch after flushing it, so the peer can read
-	// "after" a moment before the count moves.
-	awaitCond(t, "both messages counted as sent", func() bool { return s.Counters().MessagesSent == 2 })
-	if ct := s.Counters(); ct.BytesSent != uint64(len("hello world")+len("after")) {
+	// "after" a moment before the count moves; and it adds the messages
+	// and the bytes one after the other, so a message count that moved
+	// does not imply the byte count has. The batch leaves the queue's
+	// in-flight count only once both are counted.
+	awaitCond(t, "the writer's bookkeeping for the batch", func() bool { n, _ := s.Queued(); return n == 0 })
+	if ct := s.Counters(); ct.MessagesSent != 2 || ct.BytesSent != uint64(len("hello world")+len("after")) {
 		t.Fatalf("counters %+v", ct)
 	}
 }
