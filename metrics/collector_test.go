@@ -212,9 +212,12 @@ func TestValuesMove(t *testing.T) {
 		}
 	}
 	// The hub counts a message as sent once its flush returns, which can be
-	// just after the client has read it.
-	fams = await(t, reg, "both echoes counted as sent", func(f map[string]*dto.MetricFamily) bool {
-		return value(f, "wsgate_messages_total", "direction", "out") == 2
+	// just after the client has read it, and it adds the messages and the
+	// bytes one after the other: await both. (Not the queues' emptiness:
+	// with pings every 20ms a busy writer may never be seen idle.)
+	fams = await(t, reg, "both echoes counted as sent, messages and bytes", func(f map[string]*dto.MetricFamily) bool {
+		return value(f, "wsgate_messages_total", "direction", "out") == 2 &&
+			value(f, "wsgate_message_bytes_total", "direction", "out") == 10
 	})
 	checks := []struct {
 		name   string
@@ -235,11 +238,19 @@ func TestValuesMove(t *testing.T) {
 		}
 	}
 
-	ids := ts.hub.SessionIDs()
-	if err := ts.hub.Join(ids[0], "lobby"); err != nil {
+	var sessions []*hub.Session // both attached: both echoes came back
+	for _, id := range ts.hub.SessionIDs() {
+		if s, ok := ts.hub.Session(id); ok {
+			sessions = append(sessions, s)
+		}
+	}
+	if len(sessions) != 2 {
+		t.Fatalf("%d sessions, want 2", len(sessions))
+	}
+	if err := ts.hub.Join(sessions[0].ID(), "lobby"); err != nil {
 		t.Fatal(err)
 	}
-	if err := ts.hub.Subscribe(ids[1], "news.>"); err != nil {
+	if err := ts.hub.Subscribe(sessions[1].ID(), "news.>"); err != nil {
 		t.Fatal(err)
 	}
 	fams = scrape(t, reg)
@@ -256,9 +267,19 @@ func TestValuesMove(t *testing.T) {
 	a.c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye"), time.Now().Add(failBound))
 	<-a.done
 	b.c.UnderlyingConn().Close()
-	fams = await(t, reg, "both sessions to end", func(f map[string]*dto.MetricFamily) bool {
-		return value(f, "wsgate_sessions_active") == 0
-	})
+	// A session leaves the hub's list (sessions_active) a moment before
+	// its close code is counted: await the end of both, which follows.
+	for _, s := range sessions {
+		select {
+		case <-s.Done():
+		case <-time.After(failBound):
+			t.Fatalf("session %s did not end", s.ID())
+		}
+	}
+	fams = scrape(t, reg)
+	if got := value(fams, "wsgate_sessions_active"); got != 0 {
+		t.Errorf("sessions_active = %v after both sessions ended, want 0", got)
+	}
 	if got := value(fams, "wsgate_sessions_closed_total", "code", "1000"); got != 1 {
 		t.Errorf("closed{code=1000} = %v, want 1", got)
 	}
