@@ -138,6 +138,12 @@ func TestCompressionEcho(t *testing.T) {
 				if want := name == "compressing" && size >= 512; compressed != want {
 					t.Errorf("%s, %d bytes: %d bytes on the wire (compressed %v, want %v)", name, size, wire, compressed, want)
 				}
+				// The writer releases the echo from the queue's bounds a
+				// moment after flushing it, so after the client may have
+				// read it; the next echo (up to 1 MiB, the default
+				// MaxQueuedBytes) sent before that would be refused and
+				// the client cut off as a slow consumer.
+				awaitCond(t, "the echo to leave the queue", func() bool { n, _ := c.session.Queued(); return n == 0 })
 			}
 		}
 	}
