@@ -36,21 +36,24 @@ type Hub struct {
 	onError   atomic.Pointer[func(*Session, error)]
 	onPong    atomic.Pointer[func(*Session, []byte, time.Duration)]
 
-	mu       sync.RWMutex // guards byID, reserved, closing, final, result
+	mu       sync.RWMutex // guards byID, reserved, total, closeCodes, closing, final, result
 	byID     map[string]*Session
 	reserved int // sessions admitted: being upgraded or attached
 	closing  bool
 	final    bool           // Shutdown has returned its result
 	sessions sync.WaitGroup // one per running session
 
+	// total and closeCodes move with byID, so that every Stats snapshot
+	// has Total = Active + the sum of CloseCodes.
+	total      uint64
+	closeCodes map[int]uint64 // ended sessions by close code (1000-4999, so bounded)
+
 	members membership
 
 	stats struct {
-		total                              atomic.Uint64
 		msgsIn, bytesIn, msgsOut, bytesOut atomic.Uint64
 		dropped                            atomic.Uint64
 	}
-	closeCodes closeCounts
 
 	shutdownOnce sync.Once
 	shutdownDone chan struct{}
@@ -69,6 +72,7 @@ func New(cfg Config) (*Hub, error) {
 		node:         cfg.NodeID,
 		epoch:        time.Now(),
 		byID:         make(map[string]*Session),
+		closeCodes:   make(map[int]uint64),
 		slots:        make(chan []*outbound, freeSlots),
 		shutdownDone: make(chan struct{}),
 		deflaters:    deflaters{level: cfg.Compression.Level},
@@ -230,9 +234,9 @@ func (h *Hub) unreserve() {
 func (h *Hub) attach(s *Session) {
 	h.mu.Lock()
 	h.byID[s.id] = s
+	h.total++
 	closing := h.closing
 	h.mu.Unlock()
-	h.stats.total.Add(1)
 	if closing {
 		s.closeWith(CloseGoingAway, "server shutting down", false)
 	}
@@ -243,8 +247,8 @@ func (h *Hub) detach(s *Session) {
 	h.mu.Lock()
 	delete(h.byID, s.id)
 	h.reserved--
+	h.closeCodes[s.endErr.Code]++
 	h.mu.Unlock()
-	h.closeCodes.add(s.endErr.Code)
 	h.tally(s)
 }
 
@@ -267,7 +271,11 @@ func (h *Hub) SessionIDs() []string {
 	return ids
 }
 
-// Stats is a snapshot of a hub's counters.
+// Stats is a snapshot of a hub's counters. Active, Total and CloseCodes are
+// taken together: a session leaves Active in the same step as its close
+// code is counted, so Total is always Active plus the sum of CloseCodes.
+// The other counters move on their own; of a pair, the bytes are counted
+// before the messages.
 type Stats struct {
 	Active           int    // sessions open now
 	Total            uint64 // sessions attached since New
@@ -289,12 +297,12 @@ type Stats struct {
 // Stats returns the hub's counters.
 func (h *Hub) Stats() Stats {
 	h.mu.RLock()
-	active := len(h.byID)
+	active, total, codes := len(h.byID), h.total, maps.Clone(h.closeCodes)
 	h.mu.RUnlock()
 	rooms, topics := h.members.counts()
 	return Stats{
 		Active:           active,
-		Total:            h.stats.total.Load(),
+		Total:            total,
 		MessagesReceived: h.stats.msgsIn.Load(),
 		BytesReceived:    h.stats.bytesIn.Load(),
 		MessagesSent:     h.stats.msgsOut.Load(),
@@ -302,30 +310,8 @@ func (h *Hub) Stats() Stats {
 		Dropped:          h.stats.dropped.Load(),
 		Rooms:            rooms,
 		Topics:           topics,
-		CloseCodes:       h.closeCodes.snapshot(),
+		CloseCodes:       codes,
 		Cluster:          h.cluster.snapshot(),
 		History:          h.hist.snapshot(),
 	}
-}
-
-// closeCounts counts sessions by close code. Codes are bounded (1000-4999),
-// so the map is too.
-type closeCounts struct {
-	mu sync.Mutex
-	m  map[int]uint64
-}
-
-func (c *closeCounts) add(code int) {
-	c.mu.Lock()
-	if c.m == nil {
-		c.m = make(map[int]uint64)
-	}
-	c.m[code]++
-	c.mu.Unlock()
-}
-
-func (c *closeCounts) snapshot() map[int]uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return maps.Clone(c.m)
 }

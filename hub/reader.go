@@ -111,10 +111,12 @@ func (s *Session) readLoop() (parked bool) {
 		fresh = true
 		now := time.Now().UnixNano()
 		s.lastActivity.Store(now)
-		s.msgsIn.Add(1)
+		// Bytes before messages: a reader of Counters or Stats (which
+		// load the messages first) never sees a message without its bytes.
 		s.bytesIn.Add(uint64(len(data)))
-		s.hub.stats.msgsIn.Add(1)
+		s.msgsIn.Add(1)
 		s.hub.stats.bytesIn.Add(uint64(len(data)))
+		s.hub.stats.msgsIn.Add(1)
 		if s.limiter != nil {
 			paused := time.Now()
 			ok, err := s.limiter.Allow(s.ctx)

@@ -154,7 +154,8 @@ type Counters struct {
 	Dropped                         uint64
 }
 
-// Counters returns the session's traffic counters.
+// Counters returns the session's traffic counters. Bytes are counted
+// before their messages, so the byte counts cover every message counted.
 func (s *Session) Counters() Counters {
 	return Counters{
 		MessagesSent:     s.msgsOut.Load(),

@@ -278,3 +278,90 @@ func TestMaxFrameSize(t *testing.T) {
 		t.Fatalf("New with MaxFrameSize -1: %v", err)
 	}
 }
+
+// TestStatsSnapshots: while sessions come and go and messages flow both
+// ways, every Stats snapshot has Total = Active + the sum of CloseCodes,
+// and no snapshot (of the hub or of a session) counts a message without
+// its bytes.
+func TestStatsSnapshots(t *testing.T) {
+	t.Parallel()
+	const size, clients, rounds = 16, 4, 25
+	th := newTestHub(t, Config{PingInterval: -1})
+	th.OnMessage(func(s *Session, m Message) { s.Send(m) }) // echo
+	msg := strings.Repeat("x", size)
+
+	stop := make(chan struct{})
+	checked := make(chan error, 1)
+	go func() {
+		var snapshots int
+		for {
+			st := th.Stats()
+			var ended uint64
+			for _, n := range st.CloseCodes {
+				ended += n
+			}
+			switch {
+			case st.Total != uint64(st.Active)+ended:
+				checked <- fmt.Errorf("Total %d != Active %d + %d ended (%v)", st.Total, st.Active, ended, st.CloseCodes)
+				return
+			case st.BytesReceived < size*st.MessagesReceived, st.BytesSent < size*st.MessagesSent:
+				checked <- fmt.Errorf("messages counted before their bytes: %+v", st)
+				return
+			}
+			snapshots++
+			select {
+			case <-stop:
+				if snapshots == 0 {
+					checked <- errors.New("no snapshot taken")
+				}
+				checked <- nil
+				return
+			default:
+			}
+		}
+	}()
+
+	errs := make(chan error, clients*rounds)
+	for range rounds {
+		var wg sync.WaitGroup
+		var ss []*Session
+		for range clients {
+			c, s := th.dial(t)
+			ss = append(ss, s)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				for range 2 {
+					if err := c.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+						errs <- err
+						return
+					}
+					if _, _, err := c.ReadMessage(); err != nil {
+						errs <- err
+						return
+					}
+					if ct := s.Counters(); ct.BytesSent < size*ct.MessagesSent || ct.BytesReceived < size*ct.MessagesReceived {
+						errs <- fmt.Errorf("session counts a message without its bytes: %+v", ct)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		for _, s := range ss {
+			th.awaitEnd(t, s)
+		}
+	}
+	close(stop)
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if err := <-checked; err != nil {
+		t.Fatal(err)
+	}
+	if st := th.Stats(); st.Total != clients*rounds || st.Active != 0 {
+		t.Fatalf("at the end: %d sessions, %d active; want %d, 0", st.Total, st.Active, clients*rounds)
+	}
+}

@@ -127,10 +127,11 @@ func (s *Session) writeBatch(batch []*outbound) error {
 		s.hub.stats.dropped.Add(msgs)
 		msgs, bytes = 0, 0
 	}
-	s.msgsOut.Add(msgs)
+	// Bytes before messages, as the reader counts.
 	s.bytesOut.Add(bytes)
-	s.hub.stats.msgsOut.Add(msgs)
+	s.msgsOut.Add(msgs)
 	s.hub.stats.bytesOut.Add(bytes)
+	s.hub.stats.msgsOut.Add(msgs)
 	return err
 }
 
