@@ -142,9 +142,11 @@ func (s *Server) options(opts []DialOption) []DialOption {
 }
 
 // AwaitSessions waits until the hub holds exactly n sessions and returns
-// them, oldest first. AwaitSessions(t, 0) waits for every session to end.
-// A session counts once it is attached, just before the hub's OnConnect
-// runs (see the package documentation).
+// them, oldest first. A session counts once it is attached, just before
+// the hub's OnConnect runs (see the package documentation), and until it
+// leaves the hub, in the same step as its close code is counted in
+// hub.Stats; its OnClose runs after that, so await its Done channel for
+// what OnClose does.
 func (s *Server) AwaitSessions(t testing.TB, n int) []*hub.Session {
 	t.Helper()
 	var got []*hub.Session
