@@ -306,9 +306,14 @@ func TestShutdownReturnsDespiteBlockedCallback(t *testing.T) {
 	if !errors.Is(r.err, context.Canceled) || r.res != (ShutdownResult{Drained: 1, Forced: 1, Running: 1}) {
 		t.Fatalf("Shutdown = %+v, %v; want the idle session drained, the stuck one forced and still running", r.res, r.err)
 	}
-	// The stuck session's connection is closed already.
-	if code, _ := awaitClose(t, stuck); code != CloseGoingAway && code != -1 {
-		t.Fatalf("stuck client saw %d", code)
+	// The stuck session's connection is closed already: the client sees
+	// the close frame if the writer sent it before Shutdown forced the
+	// session, and the end of the connection either way, never a timeout.
+	switch code, reason := awaitClose(t, stuck); {
+	case code == CloseGoingAway, code == CloseAbnormal:
+	case code == -1 && !strings.Contains(reason, "timeout"): // reset
+	default:
+		t.Fatalf("stuck client saw %d %q", code, reason)
 	}
 	close(release)
 	for range 2 {

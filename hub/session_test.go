@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -309,6 +310,7 @@ func TestStatsSnapshots(t *testing.T) {
 				return
 			}
 			snapshots++
+			runtime.Gosched() // sample all along, without starving the sessions
 			select {
 			case <-stop:
 				if snapshots == 0 {
