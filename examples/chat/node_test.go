@@ -31,6 +31,10 @@ const jsDir = "../../js"
 // a loaded machine, never a measurement.
 const nodeWait = 5 * time.Minute
 
+// sessionsWait bounds a wait of /test/sessions for a count: a failure
+// bound, shorter than the Node tests' own (env.js's wait).
+const sessionsWait = 5 * time.Second
+
 //go:generate cp ../../js/wsgate.js static/wsgate.js
 
 // TestClientCopyIsCurrent checks that the chat serves the client package's
@@ -55,6 +59,7 @@ func TestClientCopyIsCurrent(t *testing.T) {
 //
 //	POST /test/close?name=N&code=C&reason=R  closes every session of chatter N; says how many
 //	GET  /test/sessions?name=N               says how many sessions chatter N has
+//	GET  /test/sessions?name=N&await=K       the same, once that is K (or after sessionsWait)
 func nodeTestServer(t *testing.T) *httptest.Server {
 	t.Helper()
 	h, err := hub.New(hub.Config{MaxTextMessage: 4096, History: chatHistory(nil)})
@@ -91,7 +96,31 @@ func nodeTestServer(t *testing.T) *httptest.Server {
 		w.Write([]byte(strconv.Itoa(len(ids))))
 	})
 	mux.HandleFunc("GET /test/sessions", func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte(strconv.Itoa(len(sessionsOf(r.FormValue("name"))))))
+		n := r.FormValue("name")
+		if a := r.FormValue("await"); a != "" {
+			want, err := strconv.Atoi(a)
+			if err != nil {
+				http.Error(w, "bad await", http.StatusBadRequest)
+				return
+			}
+			// A client sees its close frame before the hub has ended the
+			// session: wait (boundedly) for the count to settle.
+			deadline := time.NewTimer(sessionsWait)
+			defer deadline.Stop()
+			tick := time.NewTicker(2 * time.Millisecond)
+			defer tick.Stop()
+		wait:
+			for len(sessionsOf(n)) != want {
+				select {
+				case <-tick.C:
+				case <-deadline.C:
+					break wait
+				case <-r.Context().Done():
+					return
+				}
+			}
+		}
+		w.Write([]byte(strconv.Itoa(len(sessionsOf(n)))))
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() {

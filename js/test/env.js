@@ -25,9 +25,13 @@ export async function kick(name, code, reason) {
 }
 
 // sessions returns how many sessions the chatter called name has on the
-// server.
-export async function sessions(name) {
-  const res = await fetch(control + "sessions?" + new URLSearchParams({ name }));
+// server; given want, once that is want (the server waits a few seconds
+// at most, then says how many there are). A client sees the close frame
+// before the server has ended its session: await the count then.
+export async function sessions(name, want) {
+  const q = new URLSearchParams({ name });
+  if (want !== undefined) q.set("await", String(want));
+  const res = await fetch(control + "sessions?" + q);
   if (!res.ok) throw new Error(`sessions ${name}: ${res.status} ${await res.text()}`);
   return Number(await res.text());
 }
