@@ -237,7 +237,11 @@ func TestQuietSessionParks(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("idle sessions keep their reader goroutine off Linux")
 	}
-	th := newTestHub(t, Config{PingInterval: 30 * time.Millisecond, PongTimeout: waitFor})
+	// The session is parked from a pong until the next ping needs its
+	// reader: the ping interval must leave that window open even when the
+	// reader a ping starts runs late on a loaded machine (30ms pings did
+	// not, with that reader held 30ms), so that awaitParked can see it.
+	th := newTestHub(t, Config{PingInterval: 100 * time.Millisecond, PongTimeout: waitFor})
 	th.OnMessage(func(s *Session, m Message) { s.Send(m) })
 	c, s := th.dial(t)
 	replies := make(chan string, 4)
