@@ -134,7 +134,9 @@ type Config struct {
 	// value disables pings (and with them the pong timeout).
 	PingInterval time.Duration
 	// PongTimeout is how long after a ping the peer may stay silent before
-	// the session ends with CloseGoingAway. Zero means 10s.
+	// the session ends with CloseGoingAway. Time the session's reader
+	// spends in OnMessage, or held by an InboundLimiter, is not counted: a
+	// pong can wait unread meanwhile. Zero means 10s.
 	PongTimeout time.Duration
 	// IdleTimeout ends a session that sent no data message for this long
 	// (pongs do not count). Zero means no idle timeout.

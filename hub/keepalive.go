@@ -163,9 +163,9 @@ func (s *Session) stampPing(payload []byte) {
 }
 
 // excusePause moves a pending pong deadline back by d, the time the reader
-// spent not reading because the InboundLimiter held it: a pong the peer
-// sent in time may be waiting in the socket behind the messages the
-// limiter is pacing, so that time is not the peer's to account for.
+// spent not reading because the InboundLimiter held it or OnMessage ran: a
+// pong the peer sent in time may be waiting in the socket meanwhile, so
+// that time is not the peer's to account for.
 func (s *Session) excusePause(d time.Duration) {
 	if d < time.Millisecond {
 		return

@@ -96,6 +96,65 @@ func TestLimiterPauseIsNotAPongTimeout(t *testing.T) {
 	th.awaitEnd(t, s)
 }
 
+// TestSlowCallbackIsNotAPongTimeout: time the reader spends in OnMessage
+// is not the peer's silence either. Each callback outlasts PongTimeout
+// while pings go out, and the peer answers every ping at once; the
+// session stays open.
+func TestSlowCallbackIsNotAPongTimeout(t *testing.T) {
+	t.Parallel()
+	const slow, msgs = 150 * time.Millisecond, 3
+	th := newTestHub(t, Config{PingInterval: 20 * time.Millisecond, PongTimeout: 50 * time.Millisecond})
+	got := make(chan struct{}, msgs)
+	th.OnMessage(func(*Session, Message) {
+		time.Sleep(slow) // the slow application under test, not a wait
+		got <- struct{}{}
+	})
+	c, s := th.dial(t)
+	readErr, echoes := make(chan error, 1), make(chan string, 1)
+	go func() { // answers pings (gorilla's default handler) while reading
+		for {
+			_, data, err := c.ReadMessage()
+			if err != nil {
+				readErr <- err
+				return
+			}
+			echoes <- string(data)
+		}
+	}()
+	for i := range msgs {
+		if err := c.WriteMessage(websocket.TextMessage, []byte("m")); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-got:
+		case <-s.Done():
+			t.Fatalf("session ended after %d of %d messages: %v", i, msgs, s.Err())
+		case <-time.After(waitFor):
+			t.Fatalf("message %d not handled", i)
+		}
+	}
+	// The session is still open: it still answers.
+	th.OnMessage(func(s *Session, m Message) { s.Send(m) })
+	if err := c.WriteMessage(websocket.TextMessage, []byte("still there?")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-readErr:
+		t.Fatalf("client read ended: %v (session: %v)", err, s.Err())
+	case <-s.Done():
+		t.Fatalf("session ended: %v", s.Err())
+	case <-time.After(waitFor):
+		t.Fatal("no echo")
+	case m := <-echoes:
+		if m != "still there?" {
+			t.Fatalf("echo %q", m)
+		}
+	}
+	c.Close()
+	<-readErr
+	th.awaitEnd(t, s)
+}
+
 func TestRTT(t *testing.T) {
 	t.Parallel()
 	th := newTestHub(t, Config{PingInterval: 30 * time.Millisecond})

@@ -118,9 +118,10 @@ func (s *Session) readLoop() (parked bool) {
 		s.hub.stats.bytesIn.Add(uint64(len(data)))
 		s.hub.stats.msgsIn.Add(1)
 		if s.limiter != nil {
-			paused := time.Now()
 			ok, err := s.limiter.Allow(s.ctx)
-			s.excusePause(time.Since(paused))
+			after := time.Now().UnixNano()
+			s.excusePause(time.Duration(after - now))
+			now = after
 			if err != nil {
 				s.closeWith(ClosePolicy, err.Error(), false)
 				s.wait()
@@ -133,6 +134,11 @@ func (s *Session) readLoop() (parked bool) {
 		if !s.hub.callMessage(s, Message{Type: MessageType(typ), Data: data}) {
 			s.wait()
 			return false
+		}
+		if s.pongAwaited.Load() {
+			// Nor is the time spent in OnMessage the peer's (the clock
+			// is read only while a pong is awaited).
+			s.excusePause(time.Duration(time.Now().UnixNano() - now))
 		}
 	}
 }
