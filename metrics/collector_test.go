@@ -267,8 +267,8 @@ func TestValuesMove(t *testing.T) {
 	a.c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye"), time.Now().Add(failBound))
 	<-a.done
 	b.c.UnderlyingConn().Close()
-	// A session leaves the hub's list (sessions_active) a moment before
-	// its close code is counted: await the end of both, which follows.
+	// A session leaves sessions_active in the same step as its close code
+	// is counted; await each one's Done, which follows (OnClose has run).
 	for _, s := range sessions {
 		select {
 		case <-s.Done():
