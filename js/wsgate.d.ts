@@ -22,6 +22,7 @@ export interface CloseDetail {
   /** The close code (1006 when the connection failed or the handshake was
    * refused: browsers hide the HTTP status). */
   code: number;
+  /** The close reason (empty when there was none). */
   reason: string;
   /** Whether the client will reconnect. */
   retry: boolean;
@@ -32,6 +33,7 @@ export interface CloseDetail {
 /** The detail of a "drop" event: the oldest queued message, dropped
  * because the queue was full. */
 export interface DropDetail {
+  /** The message dropped, as it was given to send(). */
   data: Data;
 }
 
@@ -49,18 +51,20 @@ export interface WebSocketLike {
   addEventListener(type: string, listener: (event: any) => void): void;
 }
 
+/** The options of new Client; each is optional. */
 export interface ClientOptions {
   /** Subprotocols offered in the handshake; default none. */
   protocols?: string[];
-  /** The first backoff cap in ms; default 250. */
+  /** The first backoff cap in ms (at least 1); default 250. */
   minDelay?: number;
   /** The largest backoff cap in ms; default 10000. Retry n waits a random
    * time in [0, min(maxDelay, minDelay·2ⁿ)). */
   maxDelay?: number;
   /** A connection open this long (ms) resets the backoff; default 5000. */
   stableAfter?: number;
-  /** Messages kept by send() while not open; default 100. When full the
-   * oldest is dropped, counted in dropped and reported by a "drop" event. */
+  /** Messages kept by send() while not open (an integer, 0 to keep none);
+   * default 100. When full the oldest is dropped, counted in dropped and
+   * reported by a "drop" event. */
   maxQueue?: number;
   /** Which close codes to reconnect after; default all but 1000, 1002,
    * 1003, 1007, 1008 and 1009. */
@@ -76,6 +80,7 @@ export interface ClientOptions {
   binaryType?: string;
 }
 
+/** The events a Client dispatches, each a CustomEvent with its detail. */
 export interface ClientEventMap {
   state: CustomEvent<State>;
   open: CustomEvent<null>;
@@ -93,6 +98,9 @@ export class Client extends EventTarget {
    *   relative URL is resolved against the page, and without one (Node)
    *   throws a TypeError.
    * @throws TypeError for a bad URL, or when there is no WebSocket.
+   * @throws RangeError for a bad minDelay (a number of at least 1),
+   *   maxDelay (at least minDelay), stableAfter (at least 0) or maxQueue
+   *   (an integer of at least 0).
    */
   constructor(url: string | URL, opts?: ClientOptions);
 
@@ -100,15 +108,21 @@ export class Client extends EventTarget {
   readonly url: URL;
   /** Read on every connect: assign a new array to send a refreshed token. */
   protocols: string[];
+  /** ClientOptions.minDelay, as given or defaulted. */
   minDelay: number;
+  /** ClientOptions.maxDelay, as given or defaulted. */
   maxDelay: number;
+  /** ClientOptions.stableAfter, as given or defaulted. */
   stableAfter: number;
+  /** ClientOptions.maxQueue, as given or defaulted. */
   maxQueue: number;
+  /** ClientOptions.retryOn, as given or defaulted. */
   retryOn: (code: number) => boolean;
   /** Messages waiting for the next open. */
   readonly queue: Data[];
   /** How many queued messages were dropped on overflow. */
   readonly dropped: number;
+  /** The connection state; each change is a "state" event. */
   readonly state: State;
   /** The current socket, if any (null while waiting or closed). */
   readonly ws: WebSocketLike | null;

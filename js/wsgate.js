@@ -73,7 +73,10 @@
 // Options: protocols ([]), minDelay (250 ms), maxDelay (10000 ms), stableAfter
 // (5000 ms), maxQueue (100), retryOn ((code) => bool), positionOf (null: no
 // resume mode), WebSocket (globalThis.WebSocket), binaryType (the
-// WebSocket's own default).
+// WebSocket's own default). A bad minDelay (below 1), maxDelay (below
+// minDelay), stableAfter (below 0) or maxQueue (not an integer from 0) is
+// refused with a RangeError; maxQueue 0 drops whatever is sent while not
+// open.
 
 const finalCodes = new Set([1000, 1002, 1003, 1007, 1008, 1009]);
 
@@ -111,6 +114,16 @@ const socketURL = (url) => {
 };
 
 const dataOf = (d) => (typeof d === "function" ? d() : d);
+
+// option returns opts[name], or def when it is not given, and refuses a
+// value that is not a number of at least min (an integer when int is set).
+const option = (opts, name, def, min, int = false) => {
+  const v = opts[name] ?? def;
+  if (typeof v !== "number" || !(v >= min) || !Number.isFinite(v) || (int && !Number.isInteger(v))) {
+    throw new RangeError(`wsgate: ${name} must be ${int ? "an integer" : "a finite number"} of at least ${min}, not ${typeof v === "string" ? JSON.stringify(v) : String(v)}`);
+  }
+  return v;
+};
 // roomKey is the replay key of a room's join; the NUL keeps it apart from
 // the keys a page gives replay().
 const roomKey = (room) => "\u0000room:" + room;
@@ -125,10 +138,10 @@ export class Client extends EventTarget {
     }
     this.binaryType = opts.binaryType;
     this.protocols = opts.protocols || [];
-    this.minDelay = opts.minDelay ?? 250;
-    this.maxDelay = opts.maxDelay ?? 10000;
-    this.stableAfter = opts.stableAfter ?? 5000;
-    this.maxQueue = opts.maxQueue ?? 100;
+    this.minDelay = option(opts, "minDelay", 250, 1);
+    this.maxDelay = option(opts, "maxDelay", 10000, this.minDelay);
+    this.stableAfter = option(opts, "stableAfter", 5000, 0);
+    this.maxQueue = option(opts, "maxQueue", 100, 0, true);
     this.retryOn = opts.retryOn || ((code) => !finalCodes.has(code));
     this.queue = [];
     this.dropped = 0;
@@ -159,12 +172,12 @@ export class Client extends EventTarget {
       this.ws.send(data);
       return;
     }
-    if (this.queue.length >= this.maxQueue) {
+    this.queue.push(data);
+    if (this.queue.length > this.maxQueue) { // with maxQueue 0, data itself
       const old = this.queue.shift();
       this.dropped++;
       this.dispatchEvent(detailEvent("drop", { data: old }));
     }
-    this.queue.push(data);
   }
 
   // replay registers data to be sent on every (re)connect, under a key that

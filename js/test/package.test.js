@@ -33,7 +33,7 @@ test("wsgate.d.ts declares every public method and option", async () => {
     assert.match(dts, new RegExp(`^  (readonly )?${field}: `, "m"), `field ${field} in the types`);
   }
   const src = await readFile(here("wsgate.js"), "utf8");
-  const options = new Set([...src.matchAll(/opts\.(\w+)/g)].map((m) => m[1]));
+  const options = new Set([...src.matchAll(/opts\.(\w+)|option\(opts, "(\w+)"/g)].map((m) => m[1] ?? m[2]));
   assert.ok(options.size >= 9);
   for (const o of options) assert.match(dts, new RegExp(`^  ${o}\\?: `, "m"), `option ${o}`);
   for (const e of ["state", "open", "message", "close", "drop"]) {
@@ -57,6 +57,35 @@ test("without a page, a relative URL is refused with a clear error", () => {
   assert.equal(globalThis.location, undefined);
   assert.throws(() => new Client("/ws", { WebSocket }), { name: "TypeError", message: /"\/ws" is not an absolute URL; without a page/ });
   assert.throws(() => new Client("ftp://example.com/", { WebSocket }), { name: "TypeError", message: /is not a ws:, wss:, http: or https: URL/ });
+});
+
+test("bad options are refused with a RangeError naming the option", () => {
+  const bad = [
+    [{ minDelay: 0 }, /minDelay must be a finite number of at least 1, not 0/],
+    [{ minDelay: -5 }, /minDelay .* not -5/],
+    [{ maxDelay: "x" }, /maxDelay must be a finite number of at least 250, not "x"/],
+    [{ minDelay: 500, maxDelay: 400 }, /maxDelay .* at least 500, not 400/],
+    [{ maxDelay: Infinity }, /maxDelay .* not Infinity/],
+    [{ stableAfter: NaN }, /stableAfter .* not NaN/],
+    [{ maxQueue: -1 }, /maxQueue must be an integer of at least 0, not -1/],
+    [{ maxQueue: 1.5 }, /maxQueue must be an integer/],
+  ];
+  for (const [opts, message] of bad) {
+    assert.throws(() => new Client("ws://127.0.0.1:1/", { WebSocket, ...opts }), { name: "RangeError", message }, JSON.stringify(opts));
+  }
+  const c = new Client("ws://127.0.0.1:1/", { WebSocket, minDelay: 1, maxDelay: 1, stableAfter: 0, maxQueue: 0 });
+  assert.deepEqual([c.minDelay, c.maxDelay, c.stableAfter, c.maxQueue], [1, 1, 0, 0]);
+});
+
+test("with maxQueue 0, what is sent while not open is dropped at once", () => {
+  const c = new Client("ws://127.0.0.1:1/", { WebSocket, maxQueue: 0 });
+  const drops = [];
+  c.addEventListener("drop", (e) => drops.push(e.detail.data));
+  c.send("a");
+  c.send("b");
+  assert.deepEqual(drops, ["a", "b"]);
+  assert.equal(c.dropped, 2);
+  assert.deepEqual(c.queue, []);
 });
 
 test("without a WebSocket, the constructor says which option to give", (t) => {
