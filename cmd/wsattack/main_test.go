@@ -74,14 +74,7 @@ func naiveServer() {
 
 // goTool returns the go command, or skips the test (fails it when
 // WSGATE_REQUIRE_DEPS=1).
-func goTool(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("go")
-	if err != nil {
-		testdeps.Missing(t, "go", "the attacks on the examples", "the go command builds the example servers")
-	}
-	return path
-}
+func goTool(t *testing.T) string { return testdeps.GoTool(t, "the attacks on the examples") }
 
 var (
 	buildMu sync.Mutex

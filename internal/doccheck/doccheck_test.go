@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,6 +18,8 @@ import (
 
 	"github.com/gorilla/websocket"
 	"go.uber.org/goleak"
+
+	"github.com/wsgate/wsgate/internal/testdeps"
 )
 
 func TestMain(m *testing.M) {
@@ -52,13 +53,7 @@ func repoRoot(t testing.TB) string {
 	}
 }
 
-func goTool(t testing.TB) string {
-	t.Helper()
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
-}
+func goTool(t testing.TB) string { return testdeps.GoTool(t, "the docs' programs") }
 
 // genDir is the directory, below this package's, that a block's file is
 // mapped to by the overlay; nothing is written there. Keeping it below the

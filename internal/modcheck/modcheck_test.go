@@ -8,13 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/wsgate/wsgate/internal/testdeps"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -59,13 +60,7 @@ func repoRoot(t *testing.T) string {
 // standard output.
 func goCmd(t *testing.T, dir string, args ...string) string {
 	t.Helper()
-	tool, err := exec.LookPath("go")
-	if err != nil {
-		tool = filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(tool); err != nil {
-			t.Skip("the go command is not installed")
-		}
-	}
+	tool := testdeps.GoTool(t, "the module graph checks")
 	ctx, cancel := context.WithTimeout(context.Background(), goWait)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, tool, args...)

@@ -18,6 +18,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -42,6 +45,21 @@ func Missing(t testing.TB, program, what, install string) {
 	}
 	Announce(program, what)
 	t.Skip(msg)
+}
+
+// GoTool returns the go command: the one on PATH, else the one of the
+// toolchain that built the test. When there is neither it calls Missing,
+// with what the go command is needed for.
+func GoTool(t testing.TB, what string) string {
+	t.Helper()
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	p := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(p); err != nil {
+		Missing(t, "go", what, "install Go, or put its go command on PATH")
+	}
+	return p
 }
 
 // announced holds the programs already announced by this test binary.

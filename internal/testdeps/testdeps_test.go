@@ -115,3 +115,14 @@ func TestMissingRequired(t *testing.T) {
 		t.Errorf("announced a skip while required:\n%s%s", parent, own)
 	}
 }
+
+// GoTool finds the go command that runs this test.
+func TestGoTool(t *testing.T) {
+	out, err := exec.Command(GoTool(t, "this test"), "env", "GOROOT").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bytes.TrimSpace(out)) == 0 {
+		t.Fatal("go env GOROOT printed nothing")
+	}
+}
