@@ -48,10 +48,12 @@ type stream struct {
 // rest, and Close sends the final frame. Streamed messages are never
 // compressed. The message takes its place in the queue as Send's would, and
 // the messages queued after it wait for its Close: close it, even on error.
-// Write waits while 64 KiB written are not yet taken by the connection, and
+// Write waits while 64 KiB written are not yet taken by the connection. It
 // fails with ErrClosed once the session is closing (a close frame may then
-// end the connection in the middle of the message, as RFC 6455 allows).
-// NextWriter returns ErrClosed, ErrQueueFull or an error for a bad type.
+// end the connection in the middle of the message, as RFC 6455 allows),
+// and with ErrQueueFull when SlowPolicy DropOldest dropped the message
+// from the queue before the connection took it. NextWriter returns
+// ErrClosed, ErrQueueFull or an error for a bad type.
 func (s *Session) NextWriter(t MessageType) (*MessageWriter, error) {
 	if !validType(t) {
 		return nil, errBadType
@@ -80,6 +82,10 @@ func (w *MessageWriter) Write(p []byte) (int, error) {
 			err := st.err
 			st.mu.Unlock()
 			return written, err
+		case w.s.ctx.Err() != nil: // the session is closing
+			st.mu.Unlock()
+			st.abort(ErrClosed)
+			continue
 		case st.pending >= streamWindow:
 			st.mu.Unlock()
 			select {
@@ -134,14 +140,18 @@ func (w *MessageWriter) ReadFrom(r io.Reader) (int64, error) {
 	}
 }
 
-// abort ends the stream with err: Write returns it from now on.
+// abort ends the stream with err: Write returns it from now on, a
+// producer waiting for window space is let go, and the pieces not written
+// are released.
 func (st *stream) abort(err error) {
 	st.mu.Lock()
 	if st.err == nil {
 		st.err = err
 	}
+	st.pieces, st.pending = nil, 0
 	st.mu.Unlock()
 	signal(st.ready)
+	signal(st.space)
 }
 
 func signal(ch chan struct{}) {

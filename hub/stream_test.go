@@ -211,3 +211,59 @@ func TestNextWriterRefusedByQueue(t *testing.T) {
 		})
 	}
 }
+
+// TestNextWriterDroppedWhileWaiting: a producer held at the window by a
+// streamed message that DropOldest then drops from the queue is let go at
+// once with ErrQueueFull, while the session carries on.
+func TestNextWriterDroppedWhileWaiting(t *testing.T) {
+	t.Parallel()
+	th := newTestHub(t, Config{PingInterval: -1, MaxQueuedMessages: 3, MaxQueuedBytes: 64 << 20, SlowPolicy: DropOldest})
+	th.onConnect(func(s *Session) { shrinkSendBuffer(t, s) })
+	_, s := th.dialWith(t, stalledDialer(), nil) // never reads
+	// A message far larger than the socket buffers holds the writer for
+	// good, so the stream stays in the queue.
+	if err := s.Send(Binary(make([]byte, 8<<20))); err != nil {
+		t.Fatal(err)
+	}
+	awaitCond(t, "the writer to take the large message", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.inflight == 1
+	})
+	w, err := s.NextWriter(BinaryMessage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	queued := len(s.queue)
+	s.mu.Unlock()
+	if queued != 1 {
+		t.Fatalf("%d messages queued behind the writer, want the stream", queued)
+	}
+	done := make(chan error, 1)
+	go func() { // more than the window: waits for a writer that never comes
+		_, err := w.Write(make([]byte, streamWindow+1))
+		done <- err
+	}()
+	awaitCond(t, "the producer to fill the window", func() bool {
+		w.st.mu.Lock()
+		defer w.st.mu.Unlock()
+		return w.st.pending == streamWindow
+	})
+	for range 3 { // enough newer messages to drop the stream
+		if err := s.Send(Text("newer")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrQueueFull) {
+			t.Fatalf("Write = %v, want ErrQueueFull", err)
+		}
+	case <-time.After(waitFor):
+		t.Fatal("the producer still waits for a stream dropped from the queue")
+	}
+	if err := s.Err(); err != nil {
+		t.Fatalf("the session ended: %v", err)
+	}
+}
