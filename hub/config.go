@@ -114,7 +114,9 @@ type Config struct {
 
 	// MaxQueuedMessages and MaxQueuedBytes bound each session's send queue,
 	// counting the batch the writer is writing: they bound what a session
-	// holds unwritten. One message larger than MaxQueuedBytes is accepted
+	// holds unwritten. A streamed message (Session.NextWriter) counts as
+	// one message of no bytes; its producer is held at 64 KiB not yet
+	// written instead. One message larger than MaxQueuedBytes is accepted
 	// only when nothing else is queued or being written. Zero means 256
 	// messages and 1 MiB.
 	MaxQueuedMessages int

@@ -151,6 +151,7 @@ func (p *idlePoller) loop(epfd, wakeR, wakeW int) {
 		for _, s := range resume {
 			s.unpark()
 		}
+		clear(resume) // keep no ended session reachable while the loop waits
 		if done {
 			break
 		}
