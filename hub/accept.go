@@ -171,6 +171,7 @@ func (h *Hub) newSession(conn *websocket.Conn, fc *flushConn, r *http.Request, o
 	// 1009 of its own, without the reason the hub gives. The reader enforces
 	// the per-type limits on the reassembled, inflated message as it
 	// streams in, so nothing past the limit is ever buffered (reader.go).
+	conn.SetPingHandler(s.onPing)
 	conn.SetPongHandler(s.onPong)
 	conn.SetCloseHandler(s.onPeerClose)
 	return s

@@ -4,11 +4,8 @@ import (
 	"bufio"
 	"errors"
 	"io"
-	"net"
 	"syscall"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
 // An idle session's memory is mostly its reader goroutine's stack. Parked
@@ -107,19 +104,19 @@ func (s *Session) pollReadable(fd uintptr) bool {
 		return true
 	}
 	s.polled = true
-	return s.peek(fd, nil)
+	_, ready := s.peek(fd, nil)
+	return ready
 }
 
 // peek reports whether a read on fd would not block, copying the bytes at
-// the head of the socket into p; a socket error it takes is kept for the
-// next read.
-func (s *Session) peek(fd uintptr, p []byte) bool {
+// the head of the socket into p (n of them); a socket error it takes is
+// kept for the next read.
+func (s *Session) peek(fd uintptr, p []byte) (n int, ready bool) {
 	n, ready, err := peek(fd, p)
 	if err != nil {
 		s.fc.peekErr = err
 	}
-	s.peeked = n
-	return ready
+	return n, ready
 }
 
 // park gives the reader goroutine up if nothing is waiting in the socket
@@ -127,7 +124,7 @@ func (s *Session) peek(fd uintptr, p []byte) bool {
 func (s *Session) park() bool {
 	parked := false
 	s.raw.Control(func(fd uintptr) {
-		if s.peek(fd, nil) {
+		if _, ready := s.peek(fd, nil); ready {
 			return
 		}
 		// s.mu is held across the arming (epoll_ctl, a system call that
@@ -210,10 +207,7 @@ func idleControl(p []byte) (op byte, size int) {
 func (s *Session) controlAtIdle() (bool, error) {
 	var buf [2 + 4 + 125]byte // a masked control frame at its longest
 	n := 0
-	s.raw.Control(func(fd uintptr) {
-		s.peek(fd, buf[:])
-		n = s.peeked
-	})
+	s.raw.Control(func(fd uintptr) { n, _ = s.peek(fd, buf[:]) })
 	op, size := idleControl(buf[:n])
 	if size == 0 {
 		return false, nil
@@ -228,12 +222,8 @@ func (s *Session) controlAtIdle() (bool, error) {
 	}
 	if op == opPong {
 		s.onPong(string(payload))
-		return true, nil
-	}
-	err := s.conn.WriteControl(websocket.PongMessage, payload, time.Now().Add(s.cfg().WriteTimeout))
-	var ne net.Error
-	if err != nil && err != websocket.ErrCloseSent && !errors.As(err, &ne) {
+	} else if err := s.onPing(string(payload)); err != nil {
 		return false, err
 	}
-	return true, nil // as gorilla's own ping handler, a failed write is the writer's to notice
+	return true, nil
 }

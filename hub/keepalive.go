@@ -2,7 +2,9 @@ package hub
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"time"
 
@@ -176,6 +178,19 @@ func (s *Session) excusePause(d time.Duration) {
 		s.pongDeadline = s.pongDeadline.Add(d)
 		s.fc.Conn.SetReadDeadline(s.pongDeadline)
 	}
+}
+
+// onPing answers a ping with its payload, wherever the reader met it (in
+// NextReader, or at idle). As with gorilla's own handler, a write that
+// fails because the connection is closing or broken is the writer's to
+// notice, not the reader's.
+func (s *Session) onPing(data string) error {
+	err := s.conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(s.cfg().WriteTimeout))
+	var ne net.Error
+	if err != nil && err != websocket.ErrCloseSent && !errors.As(err, &ne) {
+		return err
+	}
+	return nil
 }
 
 // onPong records the round trip and lifts the pong deadline when the pong

@@ -45,7 +45,6 @@ type Session struct {
 	raw      syscall.RawConn
 	readable func(fd uintptr) bool
 	polled   bool
-	peeked   int // bytes the last peek saw
 	// A parked session's place in the hub's idle poller (poller_linux.go).
 	pollToken, pollGen uint64
 	onClose            func(*Session) // Accept's OnClose, for finish
