@@ -39,6 +39,7 @@ type chanState struct {
 	want   bool          // a local member needs it
 	have   bool          // the broker confirmed it and no Unsubscribe started since
 	busy   bool          // a worker is calling the broker for it
+	again  bool          // a retry was asked for while busy: its worker queues it
 	queued bool          // in dirty
 	err    error         // why the last Subscribe failed; nil once one succeeded
 	tries  uint64        // Subscribe attempts finished
@@ -251,9 +252,10 @@ func (in *interest) reconcile(ch Channel, st *chanState) {
 	st.busy = false
 	if !st.want && !st.have {
 		delete(in.chans, ch)
-	} else if !failed {
+	} else if !failed || st.again {
 		in.markLocked(ch, st)
 	}
+	st.again = false
 	in.mu.Unlock()
 }
 
@@ -264,7 +266,15 @@ func (in *interest) requeueRetries() {
 	retry := in.retry
 	in.retry = nil
 	for _, ch := range retry {
-		if st := in.chans[ch]; st != nil && st.want && !st.have {
+		st := in.chans[ch]
+		switch {
+		case st == nil || !st.want || st.have:
+		case st.busy:
+			// Its worker is still reporting the failure (or calling the
+			// broker again): markLocked would do nothing, and the retry
+			// would be lost until the next one.
+			st.again = true
+		default:
 			in.markLocked(ch, st)
 		}
 	}
